@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs whatever is missing for sparkjobs on this machine, then (unless --no-run) nothing else:
+# npm start calls the demo itself. Idempotent: a second run downloads nothing.
+#   - npm packages (npm ci when package-lock.json changed since the last install)
+#   - the TypeScript build (when a source file is newer than the build stamp)
+#   - a Python virtual environment with the pinned pyspark, under ~/.cache/sparkjobs
+#   - a check for Java 17
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+say() { printf '[bootstrap] %s\n' "$*" >&2; }
+die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 9; }
+
+# 1. Java 17 (Spark 3.5 runs on 8, 11 and 17; EMR 7 uses 17).
+java_bin=${JAVA_HOME:+$JAVA_HOME/bin/}java
+if ! command -v "$java_bin" >/dev/null 2>&1; then
+  die "Java 17 was not found. Install it (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless; macOS: brew install openjdk@17) or set JAVA_HOME to a Java 17 installation, then run this again."
+fi
+java_version=$("$java_bin" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+if [ "$java_version" != "17" ]; then
+  die "Java 17 is required, found Java ${java_version:-unknown} at $(command -v "$java_bin"). Set JAVA_HOME to a Java 17 installation (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless)."
+fi
+
+# 2. npm packages.
+stamp_dir=node_modules/.sparkjobs
+lock_hash=$(sha256sum package-lock.json | cut -c1-16)
+if [ ! -f "$stamp_dir/lock-$lock_hash" ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  mkdir -p "$stamp_dir" && touch "$stamp_dir/lock-$lock_hash"
+fi
+
+# 3. TypeScript build, when any source is newer than the last build.
+if [ ! -f dist/.stamp ] || [ -n "$(find submitter/src schemas/src bench tsconfig.json -newer dist/.stamp -name '*.ts' -o -newer dist/.stamp -name 'tsconfig.json' 2>/dev/null | head -1)" ]; then
+  say "building TypeScript"
+  rm -rf dist
+  npx --no-install tsc -p tsconfig.json
+  touch dist/.stamp
+fi
+
+# 4. Python virtual environment with the pinned Spark, keyed by the requirements' content.
+python_bin=${SPARKJOBS_BOOTSTRAP_PYTHON:-python3}
+command -v "$python_bin" >/dev/null 2>&1 || die "python3 (3.9 to 3.11) was not found; install it (apt-get install -y python3 python3-venv) and run this again."
+venv=$(node dist/submitter/src/env/where.js venv)
+if [ ! -x "$venv/bin/spark-submit" ] || [ ! -f "$venv/.complete" ]; then
+  say "creating Python environment $venv (pyspark from jobs/runner/requirements.txt)"
+  rm -rf "$venv"
+  "$python_bin" -m venv "$venv" || die "could not create a virtual environment; install python3-venv (apt-get install -y python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --cache-dir "${XDG_CACHE_HOME:-$HOME/.cache}/pip" -r tests/requirements.txt >&2
+  touch "$venv/.complete"
+fi
+say "ready: Java $java_version, $("$venv/bin/python" -c 'import pyspark,sys; print("pyspark", pyspark.__version__, "python", sys.version.split()[0])')"

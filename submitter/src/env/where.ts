@@ -1,0 +1,52 @@
+/**
+ * Where sparkjobs keeps things on this machine: the package root, the cache, the Python
+ * environment with the pinned Spark. The bootstrap script asks this module too, so the
+ * shell and the CLI can never disagree about the venv path.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The package root (the folder holding package.json), from dist/submitter/src/env/. */
+export const packageRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "sparkjobs");
+}
+
+/** The venv path is keyed by the content of the requirement files, so a changed pin gets a new venv. */
+export function venvDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SPARKJOBS_VENV) return env.SPARKJOBS_VENV;
+  const hash = createHash("sha256");
+  for (const file of ["jobs/runner/requirements.txt", "tests/requirements.txt"]) {
+    hash.update(readFileSync(join(packageRoot, file)));
+  }
+  return join(cacheDir(env), "venv", `py-${hash.digest("hex").slice(0, 12)}`);
+}
+
+export function sparkSubmitPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SPARKJOBS_SPARK_SUBMIT) return env.SPARKJOBS_SPARK_SUBMIT;
+  return join(venvDir(env), "bin", "spark-submit");
+}
+
+export function pythonPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(venvDir(env), "bin", "python");
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const what = process.argv[2];
+  const answers: Record<string, () => string> = {
+    venv: () => venvDir(),
+    "spark-submit": () => sparkSubmitPath(),
+    python: () => pythonPath(),
+    root: () => packageRoot,
+  };
+  const answer = what ? answers[what] : undefined;
+  if (!answer) {
+    process.stderr.write(`usage: where.js ${Object.keys(answers).join("|")}\n`);
+    process.exit(2);
+  }
+  process.stdout.write(`${answer()}\n`);
+}
