@@ -1,2 +1,222 @@
 #!/usr/bin/env node
-console.log("placeholder");
+/**
+ * sparkjobs CLI: the only place that prints and picks exit codes. Logs go to stderr; with --json
+ * stdout carries exactly one JSON object.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { join, resolve } from "node:path";
+import { EXIT_CODES, formatError, SparkjobsError } from "./errors.js";
+import { packageRoot } from "./env/where.js";
+
+interface CommonOptions {
+  root: string;
+  jobsDir: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const log = (message: string) => process.stderr.write(`[sparkjobs] ${message}\n`);
+
+function common(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--root <dir>", "storage root: runs, staged code and logs live under it").env("SPARKJOBS_ROOT").default("sparkjobs-data"))
+    .addOption(new Option("--jobs-dir <dir>", "folder with job definitions, spark-sql/ and mllib-configs/").env("SPARKJOBS_JOBS_DIR").default(join(packageRoot, "jobs")))
+    .option("--json", "print one JSON object on stdout");
+}
+
+function withParams(cmd: Command): Command {
+  return cmd
+    .option("-p, --param <name=value>", "job parameter (repeatable)", collect, [] as string[])
+    .option("--run-id <id>", "run id (1-64 of A-Z a-z 0-9 . _ -); the same id with the same plan never runs twice");
+}
+
+async function storageFor() {
+  const { LocalStorage } = await import("./stage/storage.js");
+  return new LocalStorage();
+}
+
+function printJson(value: unknown) {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function printRunSummary(result: import("./run.js").RunResult) {
+  const { textTable, segmentTable } = await import("./report/table.js");
+  const out: string[] = [];
+  out.push(`run ${result.runId} (${result.job} on ${result.target}) ${result.reused ? "was already complete" : "succeeded"} in ${(result.durationMs / 1000).toFixed(1)} s`);
+  out.push("");
+  out.push(textTable(["output", "rows", "uri"], Object.entries(result.outputs).map(([n, o]) => [n, o.rows, o.uri]), ["left", "right", "left"]));
+  const profiles = Object.entries(result.manifest.outputs).find(([, o]) => o.table === "segment_profiles");
+  if (profiles) {
+    const { readSmallTable } = await import("./results/parquet.js");
+    const rows: Record<string, unknown>[] = [];
+    for (const f of profiles[1].files) rows.push(...(await readSmallTable(join(profiles[1].uri, f.path))));
+    const seg = Object.values(result.metrics).find((m): m is Record<string, unknown> => typeof m === "object" && m !== null && "silhouette" in m);
+    out.push("");
+    out.push(`segments${seg ? ` (k=${seg.k}, silhouette ${Number(seg.silhouette).toFixed(3)}${typeof seg.ari === "number" ? `, adjusted Rand index vs planted ${seg.ari.toFixed(3)}` : ""})` : ""}:`);
+    out.push(segmentTable(rows.map((r) => ({ ...r, customers: Number(r.customers) })) as never));
+  }
+  if (result.checks.length) {
+    out.push("");
+    out.push(textTable(["check", "result", "detail"], result.checks.map((c) => [c.name, c.passed ? "passed" : "FAILED", c.detail])));
+  }
+  process.stdout.write(`${out.join("\n")}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command("sparkjobs")
+    .description("Plan, launch and validate typed Spark SQL and MLlib jobs for customer analytics.")
+    .version(process.env.npm_package_version ?? "0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+
+  common(program.command("list").description("list the jobs and their parameters")).action(async (opts: CommonOptions) => {
+    const { listJobs, loadJob } = await import("./config/job.js");
+    const jobs = listJobs(opts.jobsDir).map((name) => {
+      const def = loadJob(opts.jobsDir, name).definition;
+      return { name, version: def.version, description: def.description.trim(), params: def.params, outputs: Object.keys(def.outputs) };
+    });
+    if (opts.json) return printJson({ jobs });
+    const { textTable } = await import("./report/table.js");
+    process.stdout.write(`${textTable(["job", "params", "outputs"], jobs.map((j) => [j.name, Object.keys(j.params).join(", "), j.outputs.join(", ")]))}\n`);
+  });
+
+  withParams(common(program.command("plan <job>").description("print the RunPlan a run would execute (nothing runs)"))).action(
+    async (job: string, opts: CommonOptions & { param: string[]; runId?: string }) => {
+      const { parseParamArgs } = await import("./config/params.js");
+      const { prepareRun } = await import("./run.js");
+      const { planText } = await import("./plan/build.js");
+      const { LocalBackend } = await import("./backends/local.js");
+      const root = resolve(opts.root);
+      const { plan } = await prepareRun({
+        jobsDir: opts.jobsDir, job, params: parseParamArgs(opts.param), root, storage: await storageFor(),
+        engineConf: new LocalBackend({ root }).sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}),
+      });
+      process.stdout.write(planText(plan));
+    },
+  );
+
+  withParams(common(program.command("run <job>").description("run a job, wait, validate its outputs and check its gates")))
+    .option("--timeout <seconds>", "give up (and cancel) after this long", "3600")
+    .option("--master <url>", "Spark master for the local target", "local[*]")
+    .action(async (job: string, opts: CommonOptions & { param: string[]; runId?: string; timeout: string; master: string }) => {
+      const result = await runJob(job, opts);
+      if (opts.json) printJson(runJson(result));
+      else await printRunSummary(result);
+      const failed = result.checks.filter((c) => !c.passed);
+      if (failed.length) {
+        throw new SparkjobsError("gate", `${failed.length} quality gate${failed.length === 1 ? "" : "s"} failed`, {
+          problems: failed.map((c) => ({ path: c.name, message: c.detail })),
+          fix: "look at the data and the job; the gates are under checks: in the job definition",
+        });
+      }
+    });
+
+  common(program.command("validate <run>").description("check that a run is complete and its outputs match their schemas and gates"))
+    .action(async (run: string, opts: CommonOptions) => {
+      const { readManifest } = await import("./results/manifest.js");
+      const { validateOutputs } = await import("./results/validate.js");
+      const { evaluateChecks } = await import("./results/checks.js");
+      const { runUri } = await import("./plan/build.js");
+      const { throwIfInvalid } = await import("./run.js");
+      const storage = await storageFor();
+      const uri = run.includes("/") ? resolve(run) : runUri(resolve(opts.root), run);
+      const state = await readManifest(storage, uri);
+      if (!state.complete) {
+        throw new SparkjobsError("incomplete", `run ${run} is incomplete: ${state.reason}`, {
+          fix: `rerun it with the same --run-id to complete it; nothing of it may be read as a result`,
+        });
+      }
+      const reports = await validateOutputs(storage, state.manifest);
+      throwIfInvalid(state.manifest.runId, reports);
+      const { readPlanChecks } = await import("./results/plan-checks.js");
+      const checks = evaluateChecks(await readPlanChecks(storage, resolve(opts.root), state.manifest), state.manifest);
+      const summary = {
+        runId: state.manifest.runId,
+        job: state.manifest.job.name,
+        status: "complete",
+        outputs: Object.fromEntries(reports.map((r) => [r.name, { uri: r.uri, rows: r.rows }])),
+        checks,
+      };
+      if (opts.json) printJson(summary);
+      else {
+        const { textTable } = await import("./report/table.js");
+        process.stdout.write(`run ${summary.runId} (${summary.job}) is complete and valid\n\n${textTable(["output", "rows", "uri"], reports.map((r) => [r.name, r.rows, r.uri]), ["left", "right", "left"])}\n`);
+        if (checks.length) process.stdout.write(`\n${textTable(["check", "result", "detail"], checks.map((c) => [c.name, c.passed ? "passed" : "FAILED", c.detail]))}\n`);
+      }
+      const failed = checks.filter((c) => !c.passed);
+      if (failed.length) throw new SparkjobsError("gate", `${failed.length} quality gate(s) failed`, { problems: failed.map((c) => ({ path: c.name, message: c.detail })) });
+    });
+
+  common(program.command("demo").description("generate customers and segment them on a local Spark (what npm start runs)"))
+    .option("--customers <n>", "customers to generate", "10000")
+    .option("--seed <n>", "generator seed", "42")
+    .action(async (opts: CommonOptions & { customers: string; seed: string }) => {
+      const base = { ...opts, timeout: "3600", master: "local[*]" };
+      const genId = `demo-generate-c${opts.customers}-s${opts.seed}`.replace(/[^A-Za-z0-9._-]/g, "_");
+      log(`step 1/2: generate ${opts.customers} customers (run ${genId}; reused when already complete)`);
+      await runJob("generate", { ...base, param: [`customers=${opts.customers}`, `seed=${opts.seed}`], runId: genId });
+      log("step 2/2: clean, build features and segment");
+      const result = await runJob("customer-segmentation", { ...base, param: [`source=${genId}`] });
+      if (opts.json) printJson(runJson(result));
+      else await printRunSummary(result);
+    });
+
+  return program;
+}
+
+function runJson(result: import("./run.js").RunResult) {
+  const { manifest: _manifest, ...rest } = result;
+  return rest;
+}
+
+let cancelCurrent: (() => Promise<void>) | undefined;
+
+async function runJob(job: string, opts: CommonOptions & { param: string[]; runId?: string; timeout: string; master: string }) {
+  const { parseParamArgs } = await import("./config/params.js");
+  const { executeRun } = await import("./run.js");
+  const { LocalBackend } = await import("./backends/local.js");
+  const timeout = Number(opts.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new SparkjobsError("usage", `--timeout ${opts.timeout} is not a positive number of seconds`);
+  const root = resolve(opts.root);
+  const backend = new LocalBackend({ root, master: opts.master, onLog: (line) => process.stderr.write(`${line}\n`) });
+  return executeRun({
+    jobsDir: opts.jobsDir,
+    job,
+    params: parseParamArgs(opts.param),
+    ...(opts.runId ? { runId: opts.runId } : {}),
+    root,
+    storage: await storageFor(),
+    backend,
+    timeoutMs: timeout * 1000,
+    log,
+    onSubmitted: (submission) => {
+      cancelCurrent = () => backend.cancel(submission);
+    },
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let json = argv.includes("--json");
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: cancelling the run`);
+    void (cancelCurrent?.() ?? Promise.resolve()).finally(() => process.exit(EXIT_CODES.interrupted));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      return EXIT_CODES.usage;
+    }
+    const error = e instanceof SparkjobsError ? e : new SparkjobsError("internal", `unexpected error: ${(e as Error)?.stack ?? String(e)}`, { fix: "this is a bug in sparkjobs; please report it with the command you ran" });
+    process.stderr.write(`${formatError(error)}\n`);
+    if (json) printJson({ status: "error", error: error.toJSON() });
+    json = false;
+    return error.exitCode;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,92 @@
+"""A small JSON Schema validator for the keywords schemas/json uses.
+
+The runner runs on clusters where no extra Python package can be assumed, so it carries this
+instead of the jsonschema package. Unknown keywords are ignored, as the specification says
+for annotations; every keyword the exported schemas use is implemented.
+"""
+import re
+
+_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool)
+    or (isinstance(v, float) and v.is_integer()),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def _path(parts):
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(root)"
+
+
+def validate(value, schema, path=()):
+    """Returns a list of (dotted path, message); empty when the value is valid."""
+    errors = []
+    if schema is True or schema == {}:
+        return errors
+    if schema is False:
+        return [(_path(path), "no value is allowed here")]
+    t = schema.get("type")
+    if t is not None:
+        types = t if isinstance(t, list) else [t]
+        if not any(_TYPES[x](value) for x in types):
+            return [(_path(path), f"expected {' or '.join(types)}, got {type(value).__name__}")]
+    if "const" in schema and value != schema["const"]:
+        errors.append((_path(path), f"expected {schema['const']!r}"))
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append((_path(path), f"expected one of {schema['enum']}"))
+    if isinstance(value, str):
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            errors.append((_path(path), f"shorter than {schema['minLength']}"))
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            errors.append((_path(path), f"longer than {schema['maxLength']}"))
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append((_path(path), f"does not match {schema['pattern']}"))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            errors.append((_path(path), f"below the minimum {schema['minimum']}"))
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append((_path(path), f"above the maximum {schema['maximum']}"))
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            errors.append((_path(path), f"must be above {schema['exclusiveMinimum']}"))
+        if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
+            errors.append((_path(path), f"must be below {schema['exclusiveMaximum']}"))
+    if isinstance(value, list):
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            errors.append((_path(path), f"needs at least {schema['minItems']} items"))
+        if "items" in schema:
+            for i, item in enumerate(value):
+                errors.extend(validate(item, schema["items"], path + (i,)))
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                errors.append((_path(path + (key,)), "is required"))
+        for key, item in value.items():
+            if "propertyNames" in schema:
+                for _, msg in validate(key, schema["propertyNames"], ()):
+                    errors.append((_path(path + (key,)), f"key {msg}"))
+            if key in props:
+                errors.extend(validate(item, props[key], path + (key,)))
+            elif "additionalProperties" in schema:
+                extra = schema["additionalProperties"]
+                if extra is False:
+                    errors.append((_path(path + (key,)), "is not allowed (unknown key)"))
+                else:
+                    errors.extend(validate(item, extra, path + (key,)))
+    if "anyOf" in schema:
+        branches = [validate(value, s, path) for s in schema["anyOf"]]
+        if all(branches):
+            errors.extend(min(branches, key=len))
+    if "oneOf" in schema:
+        branches = [validate(value, s, path) for s in schema["oneOf"]]
+        passing = [b for b in branches if not b]
+        if len(passing) != 1:
+            errors.extend(min(branches, key=len) if not passing else [(_path(path), "matches more than one choice")])
+    return errors

@@ -1,0 +1,165 @@
+"""K-Means segmentation stage: scale, fit (k fixed or chosen by silhouette), name, profile.
+
+Everything heavy stays in Spark; only centroids, sizes and contingency tables (a few rows)
+come to the driver.
+"""
+from pyspark.ml.clustering import KMeans
+from pyspark.ml.evaluation import ClusteringEvaluator
+from pyspark.ml.feature import StandardScaler, VectorAssembler
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from .errors import INVALID_INPUT, RunnerError
+from .metrics import adjusted_rand_index, name_segments
+
+# Fixed partitioning makes the row order, and so the seeded fit, the same on every engine.
+_PARTITIONS = 8
+
+
+def _prepare(df, config):
+    id_col = config["idColumn"]
+    log_cols = set(config["log1p"])
+    exprs = [F.col(id_col)]
+    for name in config["features"]:
+        value = F.col(name).cast("double")
+        exprs.append((F.log1p(value) if name in log_cols else value).alias(f"__f_{name}"))
+    prepared = df.select(*exprs)
+    bad = prepared.filter(
+        " OR ".join(f"__f_{n} IS NULL OR isnan(__f_{n})" for n in config["features"])
+    ).limit(1).collect()
+    if bad:
+        raise RunnerError(
+            INVALID_INPUT,
+            f"a feature is null, NaN or below -1 before log1p for {id_col}={bad[0][id_col]!r}",
+            where="features",
+            fix="filter or impute these rows in the SQL stage that builds the features",
+        )
+    assembler = VectorAssembler(inputCols=[f"__f_{n}" for n in config["features"]], outputCol="__raw")
+    vectors = assembler.transform(prepared)
+    if config["standardize"]:
+        scaler = StandardScaler(inputCol="__raw", outputCol="features", withMean=True, withStd=True)
+        vectors = scaler.fit(vectors).transform(vectors)
+    else:
+        vectors = vectors.withColumnRenamed("__raw", "features")
+    return (
+        vectors.select(id_col, "features")
+        .repartition(_PARTITIONS, id_col)
+        .sortWithinPartitions(id_col)
+        .cache()
+    )
+
+
+def _fit_best(vectors, k, config):
+    params = dict(config["params"])
+    seed = params.pop("seed")
+    best = None
+    for restart in range(config["restarts"]):
+        model = KMeans(k=k, seed=seed + restart, featuresCol="features", predictionCol="cluster", **params).fit(vectors)
+        cost = model.summary.trainingCost
+        if best is None or cost < best[1] - 1e-9 * abs(best[1]):
+            best = (model, cost)
+    return best
+
+
+def run(spark, stage, log):
+    config = stage["config"]
+    id_col = config["idColumn"]
+    source = spark.table(stage["input"])
+    n = source.count()
+    if n < 2:
+        raise RunnerError(INVALID_INPUT, f"stage {stage['name']}: {n} rows in {stage['input']}, K-Means needs at least 2",
+                          where=stage["input"], fix="check the inputs and the cleaning rules: too little data survived")
+    vectors = _prepare(source, config)
+    evaluator = ClusteringEvaluator(featuresCol="features", predictionCol="cluster", metricName="silhouette")
+    if stage["fixedK"] is not None:
+        candidates = [stage["fixedK"]]
+    else:
+        candidates = list(range(config["k"]["min"], config["k"]["max"] + 1))
+    candidates = [k for k in candidates if k <= n]
+    by_k = {}
+    for k in candidates:
+        model, cost = _fit_best(vectors, k, config)
+        silhouette = evaluator.evaluate(model.transform(vectors)) if k > 1 else 0.0
+        by_k[k] = (model, cost, silhouette)
+        log(f"{stage['name']}: k={k} inertia={cost:.4f} silhouette={silhouette:.4f}")
+    k = max(by_k, key=lambda kk: (by_k[kk][2], -kk))
+    model, cost, silhouette = by_k[k]
+
+    centres = [c.tolist() for c in model.clusterCenters()]
+    centre_df = spark.createDataFrame([(i, c) for i, c in enumerate(centres)], "cluster int, centre array<double>")
+    assigned = (
+        model.transform(vectors)
+        .withColumn("__v", vector_to_array("features"))
+        .join(F.broadcast(centre_df), "cluster")
+        .withColumn("distance", F.sqrt(F.aggregate(F.zip_with("__v", "centre", lambda a, b: (a - b) * (a - b)), F.lit(0.0), lambda acc, x: acc + x)))
+        .select(id_col, "cluster", "distance")
+    )
+    naming = config["naming"]
+    enriched = assigned.join(source, id_col)
+    profile_rows = (
+        enriched.groupBy("cluster")
+        .agg(
+            F.count(F.lit(1)).alias("size"),
+            F.avg(naming["recency"]).alias("recency"),
+            F.avg(naming["frequency"]).alias("frequency"),
+            F.avg(naming["monetary"]).alias("monetary"),
+            F.avg(naming["tenure"]).alias("tenure"),
+        )
+        .collect()
+    )
+    centroids = [r.asDict() for r in profile_rows]
+    names = name_segments(centroids)
+    names_df = spark.createDataFrame(sorted(names.items()), "cluster int, segment string")
+
+    assignments = enriched.join(F.broadcast(names_df), "cluster").select(
+        id_col, "cluster", "segment", "distance", *config["passthrough"]
+    )
+    assignments.createOrReplaceTempView(config["outputs"]["assignments"])
+
+    total_rev = F.sum("revenue").over(Window.partitionBy())
+    profiles = (
+        enriched.join(F.broadcast(names_df), "cluster")
+        .groupBy("cluster", "segment")
+        .agg(
+            F.count(F.lit(1)).alias("customers"),
+            F.avg(naming["recency"]).alias("avg_recency_days"),
+            F.avg(naming["frequency"]).alias("avg_frequency"),
+            F.avg(naming["monetary"]).alias("avg_monetary"),
+            F.avg("avg_order_value").alias("avg_order_value"),
+            F.avg(naming["tenure"]).alias("avg_tenure_days"),
+            F.sum(naming["monetary"]).alias("revenue"),
+        )
+        .withColumn("share", F.col("customers") / F.lit(n))
+        .withColumn("revenue_share", F.col("revenue") / total_rev)
+    )
+    profiles.createOrReplaceTempView(config["outputs"]["profiles"])
+
+    sizes = {names[c["cluster"]]: int(c["size"]) for c in centroids}
+    metrics = {
+        "k": k,
+        "rows": n,
+        "silhouette": silhouette,
+        "inertia": cost,
+        "silhouetteByK": {str(kk): v[2] for kk, v in sorted(by_k.items())},
+        "inertiaByK": {str(kk): v[1] for kk, v in sorted(by_k.items())},
+        "segmentSizes": sizes,
+        "centres": {names[i]: c for i, c in enumerate(centres)},
+        "features": config["features"],
+    }
+    truth = stage.get("truth")
+    if truth:
+        pairs = (
+            assignments.join(spark.table(truth["view"]), id_col)
+            .groupBy("cluster", "segment", F.col(truth["column"]).alias("truth"))
+            .count()
+            .collect()
+        )
+        contingency = {(r["cluster"], r["truth"]): r["count"] for r in pairs}
+        matched = sum(r["count"] for r in pairs if r["segment"] == r["truth"])
+        scored = sum(r["count"] for r in pairs)
+        metrics["ari"] = adjusted_rand_index(contingency)
+        metrics["nameAccuracy"] = matched / scored if scored else 0.0
+        metrics["truthRows"] = scored
+        log(f"{stage['name']}: adjusted Rand index against {truth['view']} = {metrics['ari']:.4f}")
+    return metrics

@@ -1,0 +1,161 @@
+"""Runs one plan: read inputs, run stages in order, write outputs, write the manifest last."""
+import argparse
+import datetime as dt
+import hashlib
+import json
+import pkgutil
+import sys
+import time
+import traceback
+
+from . import kmeans, storage
+from .errors import INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, report
+from .jsonschema_lite import validate
+from .tables import check_columns
+
+MLLIB = {"kmeans": kmeans.run}
+METRICS_ROW_LIMIT = 1000
+
+
+def log(message):
+    sys.stderr.write(f"[runner] {message}\n")
+    sys.stderr.flush()
+
+
+def load_plan(spark, uri):
+    text = storage.read_text(spark, uri)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        plan = json.loads(text)
+    except ValueError as e:
+        raise RunnerError(INVALID_PLAN, f"plan {uri} is not JSON: {e}", where=uri)
+    schema = json.loads(pkgutil.get_data("sparkjobs_runner", "schemas/run-plan.schema.json"))
+    problems = validate(plan, schema)
+    if problems:
+        details = "; ".join(f"{p}: {m}" for p, m in problems[:10])
+        raise RunnerError(INVALID_PLAN, f"plan {uri} does not match run-plan.schema.json: {details}", where=uri,
+                          fix="build plans with `sparkjobs plan`; the runner and the submitter must be the same version")
+    return plan, digest
+
+
+def bind(plan, names):
+    values = {}
+    for name in names:
+        p = plan["params"][name]
+        values[name] = dt.date.fromisoformat(p["value"]) if p["type"] == "date" else p["value"]
+    return values
+
+
+def now():
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _jsonable(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if hasattr(value, "asDict"):
+        return {k: _jsonable(v) for k, v in value.asDict().items()}
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def execute(spark, plan, digest):
+    started_at, t0 = now(), time.time()
+    tables = plan["tables"]
+    metrics, stage_times = {}, []
+
+    for item in plan["inputs"]:
+        try:
+            df = spark.read.parquet(item["uri"])
+        except Exception as e:  # AnalysisException: path missing, not Parquet, ...
+            raise RunnerError(INVALID_INPUT, f"input {item['name']}: cannot read {item['uri']}: {str(e).splitlines()[0]}",
+                              where=item["uri"], fix="check the path or the --param that sets it")
+        df = check_columns(df, tables[item["table"]], f"input {item['name']} ({item['uri']})", INVALID_INPUT, exact=False)
+        df.createOrReplaceTempView(item["name"])
+
+    for stage in plan["stages"]:
+        t = time.time()
+        log(f"stage {stage['name']} ({stage['kind']})")
+        if stage["kind"] == "sql":
+            df = spark.sql(stage["sql"], args=bind(plan, stage["params"]))
+            if stage["cache"]:
+                df = df.cache()
+            df.createOrReplaceTempView(stage["name"])
+            if stage.get("metrics"):
+                rows = df.limit(METRICS_ROW_LIMIT + 1).collect()
+                if len(rows) > METRICS_ROW_LIMIT:
+                    raise RunnerError(JOB_FAILED, f"stage {stage['name']} gives more than {METRICS_ROW_LIMIT} metric rows",
+                                      where=stage["file"], fix="aggregate further: metrics are for small summaries")
+                metrics[stage["metrics"]] = [_jsonable(r) for r in rows]
+        else:
+            metrics[stage["name"]] = MLLIB[stage["config"]["algorithm"]](spark, stage, log)
+        stage_times.append({"name": stage["name"], "kind": stage["kind"], "ms": int((time.time() - t) * 1000)})
+
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    outputs = {}
+    for out in plan["outputs"]:
+        t = time.time()
+        df = check_columns(spark.table(out["view"]), tables[out["table"]], f"output {out['name']}", INVALID_OUTPUT, exact=True)
+        if out.get("files"):
+            df = df.coalesce(out["files"])
+        observation = Observation(f"rows_{out['name']}")
+        df.observe(observation, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(out["uri"])
+        outputs[out["name"]] = {
+            "uri": out["uri"],
+            "table": out["table"],
+            "rows": int(observation.get["rows"]),
+            "files": storage.list_data_files(spark, out["uri"]),
+            "columns": [{"name": f.name, "type": f.dataType.simpleString(), "nullable": f.nullable} for f in df.schema.fields],
+        }
+        stage_times.append({"name": f"write {out['name']}", "kind": "write", "ms": int((time.time() - t) * 1000)})
+        log(f"wrote {out['name']}: {outputs[out['name']]['rows']} rows")
+
+    return {
+        "manifestVersion": 1,
+        "runId": plan["runId"],
+        "job": {"name": plan["job"]["name"], "version": plan["job"]["version"]},
+        "planSha256": digest,
+        "status": "succeeded",
+        "engine": {"sparkVersion": spark.version, "master": spark.sparkContext.master,
+                   "applicationId": spark.sparkContext.applicationId},
+        "startedAt": started_at,
+        "finishedAt": now(),
+        "durationMs": int((time.time() - t0) * 1000),
+        "outputs": outputs,
+        "metrics": metrics,
+        "stages": stage_times,
+    }
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="runner.py")
+    parser.add_argument("--plan", required=True, help="URI of the RunPlan JSON")
+    args = parser.parse_args(argv)
+
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.appName("sparkjobs").getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    try:
+        plan, digest = load_plan(spark, args.plan)
+        spark.sparkContext.setJobGroup(plan["runId"], f"sparkjobs {plan['job']['name']} {plan['runId']}")
+        manifest_uri = plan["runUri"].rstrip("/") + "/_manifest.json"
+        # A rerun starts by removing any manifest, so a crash halfway can never look complete.
+        storage.delete(spark, manifest_uri)
+        manifest = execute(spark, plan, digest)
+        storage.write_text_atomically(spark, manifest_uri, json.dumps(manifest, indent=2, allow_nan=False))
+        log(f"run {plan['runId']} succeeded; manifest {manifest_uri}")
+        return 0
+    except RunnerError as e:
+        report(e)
+        return e.exit_code
+    except Exception as e:  # noqa: BLE001 - the one place that turns a crash into a reported failure
+        traceback.print_exc()
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        report(RunnerError(JOB_FAILED, f"{type(e).__name__}: {first}"))
+        return JOB_FAILED
+    finally:
+        spark.stop()

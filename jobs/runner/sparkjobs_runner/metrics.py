@@ -1,0 +1,79 @@
+"""Pure functions over small, collected results: no Spark here."""
+from math import comb
+
+
+def adjusted_rand_index(contingency):
+    """ARI from a contingency table given as {(found, truth): count}."""
+    rows, cols, n = {}, {}, 0
+    for (a, b), c in contingency.items():
+        rows[a] = rows.get(a, 0) + c
+        cols[b] = cols.get(b, 0) + c
+        n += c
+    if n < 2:
+        return 1.0
+    index = sum(comb(c, 2) for c in contingency.values())
+    sum_rows = sum(comb(c, 2) for c in rows.values())
+    sum_cols = sum(comb(c, 2) for c in cols.values())
+    expected = sum_rows * sum_cols / comb(n, 2)
+    maximum = (sum_rows + sum_cols) / 2
+    if maximum == expected:
+        return 1.0
+    return (index - expected) / (maximum - expected)
+
+
+SEGMENTS = ("high-value", "loyal", "potential", "churning")
+
+
+def _zscores(values):
+    mean = sum(values) / len(values)
+    var = sum((v - mean) ** 2 for v in values) / len(values)
+    sd = var ** 0.5 or 1.0
+    return [(v - mean) / sd for v in values]
+
+
+def name_segments(centroids):
+    """Business names for clusters from their centroids in original units.
+
+    centroids: list of dicts with cluster, recency, frequency, monetary, tenure, size.
+    Each name has a score per cluster (z-scores across clusters); the four names go to the
+    assignment of distinct clusters with the highest total score. With more than four clusters
+    the rest take the name they score best on, with a suffix (-2, -3, ...) by size.
+    """
+    if not centroids:
+        return {}
+    z = {key: _zscores([c[key] for c in centroids]) for key in ("recency", "frequency", "monetary", "tenure")}
+    scores = []
+    for i in range(len(centroids)):
+        r, f, m, t = z["recency"][i], z["frequency"][i], z["monetary"][i], z["tenure"][i]
+        scores.append({
+            "high-value": 1.5 * m + 0.5 * f - 0.5 * r,
+            "loyal": f + 0.5 * t - r - 0.5 * m,
+            "potential": -t - 0.5 * f - 0.5 * r,
+            "churning": 1.5 * r - 0.5 * f,
+        })
+    clusters = list(range(len(centroids)))
+    best, best_score = None, None
+
+    def search(name_index, used, chosen, total):
+        nonlocal best, best_score
+        if name_index == len(SEGMENTS) or len(used) == len(clusters):
+            if best_score is None or total > best_score + 1e-12:
+                best, best_score = dict(chosen), total
+            return
+        name = SEGMENTS[name_index]
+        for c in clusters:
+            if c not in used:
+                chosen[c] = name
+                search(name_index + 1, used | {c}, chosen, total + scores[c][name])
+                del chosen[c]
+        if len(clusters) - len(used) < len(SEGMENTS) - name_index:
+            search(name_index + 1, used, chosen, total)
+
+    search(0, frozenset(), {}, 0.0)
+    names = {centroids[c]["cluster"]: n for c, n in best.items()}
+    rest = sorted((c for c in clusters if c not in best), key=lambda c: -centroids[c]["size"])
+    for c in rest:
+        base = max(SEGMENTS, key=lambda n: scores[c][n])
+        taken = sum(1 for v in names.values() if v == base or v.startswith(base + "-"))
+        names[centroids[c]["cluster"]] = f"{base}-{taken + 1}"
+    return names

@@ -1,0 +1,60 @@
+"""Reading and writing small files through Hadoop's FileSystem, so that local paths, file:,
+s3a:// (and s3:// on EMR) all work the same way on every engine."""
+import os
+
+
+def _fs_and_path(spark, uri):
+    jvm = spark._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = path.getFileSystem(spark._jsc.hadoopConfiguration())
+    return fs, path
+
+
+def read_text(spark, uri):
+    if "://" not in uri and os.path.exists(uri):
+        with open(uri, "r", encoding="utf-8") as f:
+            return f.read()
+    fs, path = _fs_and_path(spark, uri)
+    stream = fs.open(path)
+    try:
+        reader = spark._jvm.java.io.BufferedReader(spark._jvm.java.io.InputStreamReader(stream, "UTF-8"))
+        lines = []
+        line = reader.readLine()
+        while line is not None:
+            lines.append(line)
+            line = reader.readLine()
+        return "\n".join(lines)
+    finally:
+        stream.close()
+
+
+def write_text_atomically(spark, uri, text):
+    """Writes to a temporary name, then renames: a reader sees the whole file or none."""
+    fs, path = _fs_and_path(spark, uri)
+    tmp = spark._jvm.org.apache.hadoop.fs.Path(uri + ".tmp")
+    out = fs.create(tmp, True)
+    try:
+        out.write(bytearray(text.encode("utf-8")))
+    finally:
+        out.close()
+    if fs.exists(path):
+        fs.delete(path, False)
+    if not fs.rename(tmp, path):
+        raise IOError(f"could not rename {tmp} to {uri}")
+
+
+def delete(spark, uri):
+    fs, path = _fs_and_path(spark, uri)
+    if fs.exists(path):
+        fs.delete(path, True)
+
+
+def list_data_files(spark, uri):
+    """Data files of a written output (no _SUCCESS, no hidden files), relative path and size."""
+    fs, path = _fs_and_path(spark, uri)
+    files = []
+    for status in fs.listStatus(path):
+        name = status.getPath().getName()
+        if status.isFile() and not name.startswith(("_", ".")):
+            files.append({"path": name, "bytes": int(status.getLen())})
+    return sorted(files, key=lambda f: f["path"])

@@ -1,0 +1,165 @@
+/**
+ * Job definitions (jobs/<job>.yaml) and MLlib stage configurations (jobs/mllib-configs/*.yaml).
+ * Strict objects everywhere: an unknown key is an error that names the key, never ignored.
+ */
+import { z } from "zod";
+import { TABLE_NAMES } from "./tables.js";
+
+/** Names used as SQL view names and Spark parameter names. */
+export const identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,62}$/, "use lower-case letters, digits and _ (starting with a letter), at most 63 characters");
+
+/** Run ids end up in paths, EMR step names and EMR Serverless client tokens (1-64 of [A-Za-z0-9._-]). */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const runId = z.string().regex(RUN_ID_PATTERN, "use 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
+
+const tableName = z.enum(TABLE_NAMES as [string, ...string[]]);
+
+const paramBase = { description: z.string().optional() };
+export const paramSpec = z.discriminatedUnion("type", [
+  z.strictObject({ ...paramBase, type: z.literal("string"), default: z.string().optional(), pattern: z.string().optional(), maxLength: z.number().int().positive().default(256) }),
+  z.strictObject({ ...paramBase, type: z.literal("int"), default: z.number().int().optional(), min: z.number().int().optional(), max: z.number().int().optional() }),
+  z.strictObject({ ...paramBase, type: z.literal("double"), default: z.number().optional(), min: z.number().optional(), max: z.number().optional() }),
+  z.strictObject({ ...paramBase, type: z.literal("boolean"), default: z.boolean().optional() }),
+  z.strictObject({ ...paramBase, type: z.literal("date"), default: z.iso.date().optional() }),
+  z.strictObject({ ...paramBase, type: z.literal("enum"), values: z.array(z.string()).min(1), default: z.string().optional() }),
+  z.strictObject({ ...paramBase, type: z.literal("runId"), default: runId.optional() }),
+  z.strictObject({ ...paramBase, type: z.literal("path"), default: z.string().optional() }),
+]);
+export type ParamSpec = z.infer<typeof paramSpec>;
+
+export const inputSpec = z.union([
+  z.strictObject({
+    /** A Parquet file or folder; `{param}` placeholders are replaced by path or runId parameters. */
+    uri: z.string().min(1),
+    schema: tableName,
+    description: z.string().optional(),
+  }),
+  z.strictObject({
+    /** An output of an earlier run, found through that run's manifest. */
+    fromRun: z.strictObject({ param: identifier, job: z.string().min(1), output: identifier }),
+    schema: tableName,
+    optional: z.boolean().default(false),
+    description: z.string().optional(),
+  }),
+]);
+export type InputSpec = z.infer<typeof inputSpec>;
+
+const stageBase = {
+  name: identifier,
+  description: z.string().optional(),
+};
+export const sqlStage = z.strictObject({
+  ...stageBase,
+  kind: z.literal("sql"),
+  /** Path under jobs/spark-sql/. The result is registered as a temporary view named after the stage. */
+  file: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_/.-]*\.sql$/, "a relative path ending in .sql"),
+  /** Keep the result in memory because later stages read it more than once. */
+  cache: z.boolean().default(false),
+  /** Collect the (small) result into the manifest's metrics under this key. */
+  metrics: identifier.optional(),
+});
+export const mllibStage = z.strictObject({
+  ...stageBase,
+  kind: z.literal("mllib"),
+  /** Path under jobs/mllib-configs/. */
+  config: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_/.-]*\.ya?ml$/, "a relative path ending in .yaml"),
+  /** The view holding the stage's input rows. */
+  input: identifier,
+  /** Optional ground truth to score the result against (generated data only). */
+  truth: z.strictObject({ view: identifier, column: identifier }).optional(),
+});
+export const stageSpec = z.discriminatedUnion("kind", [sqlStage, mllibStage]);
+export type StageSpec = z.infer<typeof stageSpec>;
+
+export const outputSpec = z.strictObject({
+  /** The view (stage or input name) whose rows are written. */
+  from: identifier,
+  schema: tableName,
+  /** Number of files to write (coalesce); omit to let Spark decide. */
+  files: z.number().int().positive().optional(),
+  description: z.string().optional(),
+});
+
+export const checkSpec = z.union([
+  z.strictObject({
+    name: identifier,
+    /** Dotted path into the manifest's metrics, e.g. segmentation.silhouette. */
+    metric: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)*$/i),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    description: z.string().optional(),
+  }),
+  z.strictObject({
+    name: identifier,
+    output: identifier,
+    minRows: z.number().int().min(0).optional(),
+    maxRows: z.number().int().min(0).optional(),
+    description: z.string().optional(),
+  }),
+]);
+export type CheckSpec = z.infer<typeof checkSpec>;
+
+export const jobDefinition = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "use lower-case letters, digits and -"),
+  /** Raise when the outputs change meaning; it is recorded in every plan and manifest. */
+  version: z.number().int().positive(),
+  description: z.string(),
+  params: z.record(identifier, paramSpec).default({}),
+  inputs: z.record(identifier, inputSpec).default({}),
+  stages: z.array(stageSpec).min(1),
+  outputs: z.record(identifier, outputSpec),
+  checks: z.array(checkSpec).default([]),
+  /** Spark configuration for this job, applied on every engine. */
+  sparkConf: z.record(z.string(), z.string()).default({}),
+});
+export type JobDefinition = z.infer<typeof jobDefinition>;
+
+// ---------------------------------------------------------------- MLlib configurations
+
+/** Spark MLlib KMeans parameters, spelled as in pyspark.ml.clustering.KMeans. */
+export const kmeansParams = z.strictObject({
+  maxIter: z.number().int().positive().default(50),
+  tol: z.number().positive().default(1e-6),
+  initMode: z.enum(["k-means||", "random"]).default("k-means||"),
+  initSteps: z.number().int().positive().default(2),
+  seed: z.number().int().default(42),
+  distanceMeasure: z.enum(["euclidean", "cosine"]).default("euclidean"),
+});
+
+export const kmeansConfig = z.strictObject({
+  algorithm: z.literal("kmeans"),
+  description: z.string().optional(),
+  /** Key column carried through to the assignments. */
+  idColumn: identifier,
+  features: z.array(identifier).min(1),
+  /** Columns transformed with log(1 + x) before scaling (skewed money and counts). */
+  log1p: z.array(identifier).default([]),
+  standardize: z.boolean().default(true),
+  k: z.strictObject({
+    /** A job parameter that fixes k when it is above 0. */
+    param: identifier.optional(),
+    /** Candidates tried when k is not fixed; the best silhouette wins. */
+    min: z.number().int().min(2).default(2),
+    max: z.number().int().min(2).default(8),
+  }),
+  /** Fits per k with seeds seed, seed+1, ...; the lowest within-cluster cost is kept. */
+  restarts: z.number().int().min(1).max(50).default(1),
+  params: kmeansParams.default(kmeansParams.parse({})),
+  /** Columns copied from the input into the assignments output. */
+  passthrough: z.array(identifier).default([]),
+  /** How clusters are named from their centroids. */
+  naming: z.strictObject({
+    recency: identifier,
+    frequency: identifier,
+    monetary: identifier,
+    tenure: identifier,
+  }),
+  /** View names for the stage's results. */
+  outputs: z.strictObject({ assignments: identifier, profiles: identifier }),
+});
+export type KMeansConfig = z.infer<typeof kmeansConfig>;
+
+export const mllibConfig = z.discriminatedUnion("algorithm", [kmeansConfig]);
+export type MllibConfig = z.infer<typeof mllibConfig>;

@@ -1,0 +1,5 @@
+export * from "./columns.js";
+export * from "./tables.js";
+export * from "./definition.js";
+export * from "./plan.js";
+export * from "./manifest.js";

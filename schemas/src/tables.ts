@@ -1,0 +1,195 @@
+/**
+ * Every table sparkjobs reads or writes. Inputs are checked before Spark starts (Parquet footers)
+ * and again by the runner (DataFrame schemas); outputs are checked by the runner before they are
+ * written and by the submitter after they are read back.
+ */
+import { z } from "zod";
+import { col, table } from "./columns.js";
+
+export const SEGMENT_NAMES = ["high-value", "loyal", "potential", "churning"] as const;
+export const CAMPAIGN_TYPES = ["coupon", "new_product", "loyalty"] as const;
+export const CHANNELS = ["email", "sms", "push", "social"] as const;
+const segmentName = col.matching(/^(high-value|loyal|potential|churning)(-[0-9]+)?$/, "business name of the segment; a suffix -2, -3 when k > 4");
+
+// ---------------------------------------------------------------- inputs
+
+export const transactions = table(
+  "transactions",
+  { description: "One row per order line; order-level fields (customer, time, payment, status) repeat on each line.", primaryKey: ["order_id", "line_no"] },
+  {
+    order_id: col.string("order (invoice) number"),
+    line_no: col.int("position of the line within the order"),
+    customer_id: col.string("customer; null for guest checkouts").nullable(),
+    order_ts: col.timestamp("when the order was placed (UTC)"),
+    product_id: col.string("product (stock code)").nullable(),
+    category: col.string("product category").nullable(),
+    quantity: col.int("units; negative on cancellations and returns"),
+    unit_price: col.double("price of one unit in the order currency"),
+    payment_method: col.string("card, paypal, voucher, invoice, ...").nullable(),
+    region: col.string("shipping region or country").nullable(),
+    status: col.oneOf(["completed", "cancelled", "returned"], "order status"),
+  },
+);
+
+export const products = table(
+  "products",
+  { description: "Product catalogue.", primaryKey: ["product_id"] },
+  {
+    product_id: col.string(),
+    category: col.string(),
+    name: col.string().nullable(),
+    list_price: col.nonNegativeDouble(),
+  },
+);
+
+export const events = table(
+  "events",
+  { description: "Behaviour events from web and app sessions.", primaryKey: ["event_id"] },
+  {
+    event_id: col.string(),
+    customer_id: col.string("null for anonymous sessions").nullable(),
+    session_id: col.string(),
+    event_ts: col.timestamp(),
+    event_type: col.oneOf(["view", "search", "cart", "favourite"]),
+    product_id: col.string("null for searches").nullable(),
+    query: col.string("search text; null for other events").nullable(),
+  },
+);
+
+export const customers = table(
+  "customers",
+  { description: "Customer attributes.", primaryKey: ["customer_id"] },
+  {
+    customer_id: col.string(),
+    signup_date: col.date(),
+    age: col.int().nullable(),
+    gender: col.oneOf(["female", "male", "other"]).nullable(),
+    region: col.string().nullable(),
+    occupation: col.string().nullable(),
+  },
+);
+
+export const campaigns = table(
+  "campaigns",
+  { description: "Campaign exposures, one row per customer contacted (or held out), with the response.", primaryKey: ["exposure_id"] },
+  {
+    exposure_id: col.string(),
+    campaign_id: col.string(),
+    campaign_type: col.oneOf(CAMPAIGN_TYPES),
+    channel: col.oneOf(CHANNELS),
+    customer_id: col.string(),
+    exposed_ts: col.timestamp(),
+    test_group: col.oneOf(["treatment", "control"], "control rows were held out and not contacted"),
+    responded: col.boolean(),
+    response_ts: col.timestamp().nullable(),
+    revenue: col.nonNegativeDouble("attributed revenue of the response").nullable(),
+  },
+);
+
+export const truthSegments = table(
+  "truth_segments",
+  { description: "Generator only: the planted segment of every customer, kept apart from the inputs.", primaryKey: ["customer_id"] },
+  {
+    customer_id: col.string(),
+    true_segment: col.oneOf(SEGMENT_NAMES),
+  },
+);
+
+export const onlineRetailRaw = table(
+  "online_retail_raw",
+  { description: "UCI Online Retail as published: one row per invoice line, naive UK local time." },
+  {
+    InvoiceNo: col.string(),
+    StockCode: col.string(),
+    Description: col.string().nullable(),
+    Quantity: col.long(),
+    InvoiceDate: col.timestampNtz(),
+    UnitPrice: col.double(),
+    CustomerID: col.double("null for guest checkouts").nullable(),
+    Country: col.string(),
+  },
+);
+
+// ---------------------------------------------------------------- outputs
+
+export const cleanTransactions = transactions.extend({}).meta({
+  title: "clean_transactions",
+  description: "Transactions that passed every cleaning rule.",
+  primaryKey: ["order_id", "line_no"],
+});
+
+export const customerFeatures = table(
+  "customer_features",
+  { description: "One row per customer with at least one clean purchase.", primaryKey: ["customer_id"] },
+  {
+    customer_id: col.string(),
+    recency_days: col.nonNegativeInt("days from the last order to the snapshot date"),
+    frequency: col.nonNegativeInt("distinct orders"),
+    monetary: col.double("net spend"),
+    avg_order_value: col.double("monetary / frequency"),
+    tenure_days: col.nonNegativeInt("days from the first order to the snapshot date"),
+    n_categories: col.nonNegativeInt("distinct categories bought"),
+    top_category: col.string("category with the highest spend").nullable(),
+    top_category_share: col.fraction("share of spend in the top category"),
+    views: col.count(),
+    searches: col.count(),
+    carts: col.count(),
+    favourites: col.count(),
+    view_to_purchase: col.nonNegativeDouble("orders per viewed product; null without views").nullable(),
+    snapshot_date: col.date(),
+  },
+);
+
+export const customerSegments = table(
+  "customer_segments",
+  { description: "The segment of every customer.", primaryKey: ["customer_id"] },
+  {
+    customer_id: col.string(),
+    cluster: col.nonNegativeInt("K-Means cluster index"),
+    segment: segmentName,
+    distance: col.nonNegativeDouble("Euclidean distance to the cluster centre in the scaled feature space"),
+    recency_days: col.nonNegativeInt(),
+    frequency: col.nonNegativeInt(),
+    monetary: col.double(),
+  },
+);
+
+export const segmentProfiles = table(
+  "segment_profiles",
+  { description: "One row per segment: size and average features in original units.", primaryKey: ["cluster"] },
+  {
+    cluster: col.nonNegativeInt(),
+    segment: segmentName,
+    customers: col.count(),
+    share: col.fraction("share of customers"),
+    avg_recency_days: col.nonNegativeDouble(),
+    avg_frequency: col.nonNegativeDouble(),
+    avg_monetary: col.double(),
+    avg_order_value: col.double(),
+    avg_tenure_days: col.nonNegativeDouble(),
+    revenue: col.double(),
+    revenue_share: col.double(),
+  },
+);
+
+/** Every table by the name job definitions use in `schema:`. */
+export const tables = {
+  transactions,
+  products,
+  events,
+  customers,
+  campaigns,
+  truth_segments: truthSegments,
+  online_retail_raw: onlineRetailRaw,
+  clean_transactions: cleanTransactions,
+  customer_features: customerFeatures,
+  customer_segments: customerSegments,
+  segment_profiles: segmentProfiles,
+} as const;
+
+export type TableName = keyof typeof tables;
+export const TABLE_NAMES = Object.keys(tables) as TableName[];
+
+export type Transaction = z.infer<typeof transactions>;
+export type CustomerSegment = z.infer<typeof customerSegments>;
+export type SegmentProfile = z.infer<typeof segmentProfiles>;

@@ -1,0 +1,198 @@
+/**
+ * Reading a job: the definition YAML, its SQL files and MLlib configurations. `readJobFiles` does
+ * the IO; `checkJob` is pure and reports every problem at once, each with file, line and field.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import {
+  jobDefinition,
+  mllibConfig,
+  type JobDefinition,
+  type MllibConfig,
+} from "../../../schemas/src/index.js";
+import { SparkjobsError, type Problem } from "../errors.js";
+import { sqlParamRefs } from "./sql-params.js";
+import { parseYaml, zodProblems } from "./yaml-file.js";
+
+export interface JobFiles {
+  /** Path of the definition, as shown in messages. */
+  file: string;
+  text: string;
+  /** Every file a stage may refer to, by path relative to jobs/spark-sql or jobs/mllib-configs. */
+  sql: Map<string, string>;
+  mllib: Map<string, string>;
+  /** Folders, for messages. */
+  sqlDir: string;
+  mllibDir: string;
+}
+
+export interface LoadedJob {
+  definition: JobDefinition;
+  file: string;
+  /** SQL text per stage name. */
+  sql: Map<string, { file: string; text: string }>;
+  /** Parsed MLlib configuration per stage name. */
+  mllib: Map<string, { file: string; config: MllibConfig }>;
+}
+
+export function checkJob(files: JobFiles): LoadedJob {
+  const { file } = files;
+  const parsed = parseYaml(file, files.text);
+  if (parsed.problems.length) throw invalid(file, parsed.problems);
+  const result = jobDefinition.safeParse(parsed.value);
+  if (!result.success) throw invalid(file, zodProblems(file, parsed, result.error));
+  const definition = result.data;
+  const problems: Problem[] = [];
+  const at = (path: (string | number)[], message: string) =>
+    problems.push({ file, line: parsed.lineOf(path), path: path.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "["), message });
+
+  const views = new Set(Object.keys(definition.inputs));
+  const sql = new Map<string, { file: string; text: string }>();
+  const mllib = new Map<string, { file: string; config: MllibConfig }>();
+  definition.stages.forEach((stage, i) => {
+    if (views.has(stage.name)) at(["stages", i, "name"], `the view name "${stage.name}" is already used by an input or an earlier stage`);
+    if (stage.kind === "sql") {
+      const text = files.sql.get(stage.file);
+      const shown = join(files.sqlDir, stage.file);
+      if (text === undefined) {
+        at(["stages", i, "file"], `SQL file ${shown} does not exist (create it, or fix the path: it is relative to ${files.sqlDir})`);
+      } else {
+        sql.set(stage.name, { file: shown, text });
+        for (const ref of sqlParamRefs(text)) {
+          if (!(ref.name in definition.params)) {
+            problems.push({ file: shown, line: ref.line, path: `:${ref.name}`, message: `parameter :${ref.name} is not declared under params in ${file}` });
+          }
+        }
+      }
+    } else {
+      const shown = join(files.mllibDir, stage.config);
+      const text = files.mllib.get(stage.config);
+      if (!views.has(stage.input)) at(["stages", i, "input"], `"${stage.input}" is not an input or an earlier stage`);
+      if (stage.truth && !views.has(stage.truth.view)) at(["stages", i, "truth", "view"], `"${stage.truth.view}" is not an input or an earlier stage`);
+      if (text === undefined) {
+        at(["stages", i, "config"], `MLlib configuration ${shown} does not exist (it is relative to ${files.mllibDir})`);
+      } else {
+        const config = parseMllib(shown, text, problems);
+        if (config) {
+          mllib.set(stage.name, { file: shown, config });
+          const kParam = config.k.param;
+          if (kParam !== undefined) {
+            const spec = definition.params[kParam];
+            if (!spec) problems.push({ file: shown, path: "k.param", message: `parameter "${kParam}" is not declared under params in ${file}` });
+            else if (spec.type !== "int") problems.push({ file: shown, path: "k.param", message: `parameter "${kParam}" must have type int, not ${spec.type}` });
+          }
+          if (config.k.max < config.k.min) problems.push({ file: shown, path: "k.max", message: `k.max (${config.k.max}) is below k.min (${config.k.min})` });
+          for (const v of Object.values(config.outputs)) views.add(v);
+        }
+      }
+    }
+    views.add(stage.name);
+  });
+  for (const [name, out] of Object.entries(definition.outputs)) {
+    if (!views.has(out.from)) at(["outputs", name, "from"], `"${out.from}" is not an input, a stage or an MLlib result view`);
+  }
+  for (const [name, input] of Object.entries(definition.inputs)) {
+    if ("fromRun" in input) {
+      const spec = definition.params[input.fromRun.param];
+      if (!spec) at(["inputs", name, "fromRun", "param"], `parameter "${input.fromRun.param}" is not declared under params`);
+      else if (spec.type !== "runId") at(["inputs", name, "fromRun", "param"], `parameter "${input.fromRun.param}" must have type runId`);
+    } else {
+      for (const m of input.uri.matchAll(/\{([^}]*)\}/g)) {
+        const spec = definition.params[m[1]!];
+        if (!spec) at(["inputs", name, "uri"], `placeholder {${m[1]}} is not a declared parameter`);
+        else if (spec.type !== "path" && spec.type !== "runId") at(["inputs", name, "uri"], `placeholder {${m[1]}} must be a parameter of type path or runId`);
+      }
+    }
+  }
+  definition.checks.forEach((check, i) => {
+    if ("output" in check && !(check.output in definition.outputs)) at(["checks", i, "output"], `"${check.output}" is not one of the outputs`);
+  });
+  for (const [name, spec] of Object.entries(definition.params)) {
+    if (spec.type === "string" && spec.pattern !== undefined) {
+      try {
+        new RegExp(spec.pattern);
+      } catch {
+        at(["params", name, "pattern"], `not a valid regular expression`);
+      }
+    }
+  }
+  if (problems.length) throw invalid(file, problems);
+  return { definition, file, sql, mllib };
+}
+
+function parseMllib(file: string, text: string, problems: Problem[]): MllibConfig | undefined {
+  const parsed = parseYaml(file, text);
+  if (parsed.problems.length) {
+    problems.push(...parsed.problems);
+    return undefined;
+  }
+  const result = mllibConfig.safeParse(parsed.value);
+  if (!result.success) {
+    problems.push(...zodProblems(file, parsed, result.error));
+    return undefined;
+  }
+  return result.data;
+}
+
+function invalid(file: string, problems: Problem[]): SparkjobsError {
+  return new SparkjobsError("definition", `job definition ${file} is not valid (${problems.length} problem${problems.length === 1 ? "" : "s"})`, {
+    problems,
+    fix: "correct the fields listed above; the reference is schemas/json/job-definition.schema.json",
+  });
+}
+
+// ---------------------------------------------------------------- IO
+
+function readTree(dir: string, ext: RegExp): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!existsSync(dir)) return out;
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (ext.test(entry.name)) out.set(relative(dir, full).split("\\").join("/"), readFileSync(full, "utf8"));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export function listJobs(jobsDir: string): string[] {
+  if (!existsSync(jobsDir)) return [];
+  return readdirSync(jobsDir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => f.replace(/\.ya?ml$/, ""))
+    .sort();
+}
+
+export function jobFile(jobsDir: string, name: string): string {
+  const candidates = [join(jobsDir, `${name}.yaml`), join(jobsDir, `${name}.yml`)];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) {
+    const known = listJobs(jobsDir);
+    throw new SparkjobsError("usage", `no job named "${name}" in ${jobsDir}`, {
+      fix: known.length ? `use one of: ${known.join(", ")} (sparkjobs list)` : `create ${candidates[0]}`,
+    });
+  }
+  return found;
+}
+
+export function readJobFiles(jobsDir: string, name: string, cwd = process.cwd()): JobFiles {
+  const file = jobFile(jobsDir, name);
+  const shown = (p: string) => {
+    const rel = relative(cwd, p);
+    return rel.startsWith("..") && rel.split("/").filter((s) => s === "..").length > 2 ? p : rel || p;
+  };
+  return {
+    file: shown(file),
+    text: readFileSync(file, "utf8"),
+    sql: readTree(join(jobsDir, "spark-sql"), /\.sql$/),
+    mllib: readTree(join(jobsDir, "mllib-configs"), /\.ya?ml$/),
+    sqlDir: shown(join(jobsDir, "spark-sql")),
+    mllibDir: shown(join(jobsDir, "mllib-configs")),
+  };
+}
+
+export function loadJob(jobsDir: string, name: string): LoadedJob {
+  return checkJob(readJobFiles(jobsDir, name));
+}

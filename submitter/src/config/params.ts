@@ -1,0 +1,102 @@
+/**
+ * Command-line parameters (--param name=value) checked against the job's declared params. Pure.
+ * Values are typed here and bound by Spark later; they are never put into SQL text.
+ */
+import { RUN_ID_PATTERN, type JobDefinition, type ParamSpec, type ParamValue } from "../../../schemas/src/index.js";
+import { SparkjobsError, type Problem } from "../errors.js";
+
+export interface ResolvedParams {
+  /** Values bound into SQL (every declared param, path and runId ones as strings). */
+  values: Record<string, ParamValue>;
+}
+
+/** Splits "name=value" pairs; the value may itself contain "=". */
+export function parseParamArgs(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) {
+      throw new SparkjobsError("usage", `--param ${JSON.stringify(pair)} is not name=value`, { fix: "write it as --param name=value" });
+    }
+    const name = pair.slice(0, eq);
+    if (name in out) throw new SparkjobsError("usage", `--param ${name} is given twice`, { fix: "give each parameter once" });
+    out[name] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function checkOne(name: string, spec: ParamSpec, raw: string): ParamValue | string {
+  const shown = JSON.stringify(raw);
+  switch (spec.type) {
+    case "int": {
+      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) return `expected a whole number, got ${shown}`;
+      const v = Number(raw);
+      if (spec.min !== undefined && v < spec.min) return `must be at least ${spec.min}, got ${v}`;
+      if (spec.max !== undefined && v > spec.max) return `must be at most ${spec.max}, got ${v}`;
+      return { type: "int", value: v };
+    }
+    case "double": {
+      const v = Number(raw);
+      if (raw.trim() === "" || !Number.isFinite(v)) return `expected a number, got ${shown}`;
+      if (spec.min !== undefined && v < spec.min) return `must be at least ${spec.min}, got ${v}`;
+      if (spec.max !== undefined && v > spec.max) return `must be at most ${spec.max}, got ${v}`;
+      return { type: "double", value: v };
+    }
+    case "boolean":
+      if (raw !== "true" && raw !== "false") return `expected true or false, got ${shown}`;
+      return { type: "boolean", value: raw === "true" };
+    case "date": {
+      const d = new Date(`${raw}T00:00:00Z`);
+      if (!DATE.test(raw) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== raw) return `expected a date as YYYY-MM-DD, got ${shown}`;
+      return { type: "date", value: raw };
+    }
+    case "enum":
+      if (!spec.values.includes(raw)) return `expected one of ${spec.values.join(", ")}, got ${shown}`;
+      return { type: "string", value: raw };
+    case "runId":
+      if (!RUN_ID_PATTERN.test(raw)) return `expected a run id (1-64 of A-Z a-z 0-9 . _ -), got ${shown}`;
+      return { type: "string", value: raw };
+    case "path":
+      if (raw.trim() === "" || /[\0\n\r]/.test(raw)) return `expected a file path or URI, got ${shown}`;
+      return { type: "string", value: raw };
+    case "string":
+      if (raw.length > spec.maxLength) return `longer than ${spec.maxLength} characters`;
+      if (/[\0-\x08\x0b\x0c\x0e-\x1f]/.test(raw)) return `contains control characters`;
+      if (spec.pattern !== undefined && !new RegExp(spec.pattern).test(raw)) return `must match ${spec.pattern}, got ${shown}`;
+      return { type: "string", value: raw };
+  }
+}
+
+function defaultOf(spec: ParamSpec): string | undefined {
+  return spec.default === undefined ? undefined : String(spec.default);
+}
+
+export function resolveParams(job: JobDefinition, file: string, given: Record<string, string>): ResolvedParams {
+  const problems: Problem[] = [];
+  const values: Record<string, ParamValue> = {};
+  for (const name of Object.keys(given)) {
+    if (!(name in job.params)) {
+      const known = Object.keys(job.params);
+      problems.push({ path: name, message: `job ${job.name} has no parameter "${name}"${known.length ? ` (it has: ${known.join(", ")})` : ""}` });
+    }
+  }
+  for (const [name, spec] of Object.entries(job.params)) {
+    const raw = given[name] ?? defaultOf(spec);
+    if (raw === undefined) {
+      problems.push({ path: name, message: `is required${spec.description ? ` (${spec.description})` : ""}: pass --param ${name}=...` });
+      continue;
+    }
+    const checked = checkOne(name, spec, raw);
+    if (typeof checked === "string") problems.push({ path: name, message: checked });
+    else values[name] = checked;
+  }
+  if (problems.length) {
+    throw new SparkjobsError("usage", `parameters of job ${job.name} are not valid`, {
+      problems: problems.map((p) => ({ ...p, path: `--param ${p.path}` })),
+      fix: `see the params of ${file}; values are bound by Spark as typed literals, never pasted into SQL`,
+    });
+  }
+  return { values };
+}

@@ -1,0 +1,68 @@
+/**
+ * Errors as data. Every failure the CLI reports is a SparkjobsError: a kind (which picks the
+ * exit code), a message, and where it is and how to fix it. cli.ts is the one place that prints
+ * them and exits.
+ */
+
+/** Documented exit codes (README "Exit codes"); they never change meaning. */
+export const EXIT_CODES = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  definition: 3,
+  input: 4,
+  runFailed: 5,
+  output: 6,
+  gate: 7,
+  incomplete: 8,
+  environment: 9,
+  timeout: 10,
+  conflict: 11,
+  interrupted: 130,
+} as const;
+export type ErrorKind = Exclude<keyof typeof EXIT_CODES, "ok">;
+
+export interface Problem {
+  /** File the problem is in (job definition, SQL file, Parquet input, ...). */
+  file?: string;
+  /** Line in that file, when known. */
+  line?: number;
+  /** Dotted path of the field, or the column name. */
+  path?: string;
+  message: string;
+}
+
+export class SparkjobsError extends Error {
+  readonly kind: ErrorKind;
+  readonly problems: Problem[];
+  readonly fix: string | undefined;
+
+  constructor(kind: ErrorKind, message: string, options: { problems?: Problem[]; fix?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "SparkjobsError";
+    this.kind = kind;
+    this.problems = options.problems ?? [];
+    this.fix = options.fix;
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.kind];
+  }
+
+  toJSON() {
+    return { kind: this.kind, exitCode: this.exitCode, message: this.message, problems: this.problems, fix: this.fix ?? null };
+  }
+}
+
+export function formatProblem(p: Problem): string {
+  const at = [p.file ? `${p.file}${p.line ? `:${p.line}` : ""}` : undefined, p.path].filter(Boolean).join(": ");
+  return at ? `${at}: ${p.message}` : p.message;
+}
+
+/** Human-readable text of an error, as the CLI prints it on stderr. */
+export function formatError(error: SparkjobsError): string {
+  const lines = [`error: ${error.message}`];
+  for (const p of error.problems) lines.push(`  - ${formatProblem(p)}`);
+  if (error.fix) lines.push(`  fix: ${error.fix}`);
+  return lines.join("\n");
+}

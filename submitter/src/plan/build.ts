@@ -1,0 +1,129 @@
+/**
+ * Definition + parameters -> RunPlan. Pure: no file is read here, inputs come resolved.
+ */
+import { createHash } from "node:crypto";
+import {
+  PLAN_VERSION,
+  tables,
+  type ParamValue,
+  type PlanStage,
+  type RunPlan,
+  type TableName,
+} from "../../../schemas/src/index.js";
+import { tableJsonSchema } from "../../../schemas/src/export.js";
+import type { LoadedJob } from "../config/job.js";
+import { sqlParamRefs } from "../config/sql-params.js";
+
+export interface PlanContext {
+  runId: string;
+  /** Where runs live: <root>/runs/<runId>/. */
+  root: string;
+  params: Record<string, ParamValue>;
+  /** URI of every input, by input name (optional inputs that are absent are left out). */
+  inputUris: Record<string, string>;
+  /** Engine-specific Spark settings merged under the job's own (the job wins). */
+  engineConf?: Record<string, string>;
+}
+
+/** Settings every run gets: UTC, microsecond timestamps, the v1 committer (never v2 on S3). */
+export const BASE_SPARK_CONF: Readonly<Record<string, string>> = {
+  "spark.sql.session.timeZone": "UTC",
+  "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+  "spark.sql.parquet.compression.codec": "snappy",
+  "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "1",
+  "spark.sql.sources.partitionOverwriteMode": "static",
+  "spark.ui.showConsoleProgress": "false",
+};
+
+export function joinUri(base: string, ...parts: string[]): string {
+  return [base.replace(/\/+$/, ""), ...parts.map((p) => p.replace(/^\/+|\/+$/g, ""))].join("/");
+}
+
+export function runUri(root: string, runId: string): string {
+  return joinUri(root, "runs", runId);
+}
+
+export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
+  const def = job.definition;
+  const used = new Set<string>();
+  const stages: PlanStage[] = def.stages.map((stage): PlanStage => {
+    if (stage.kind === "sql") {
+      const sql = job.sql.get(stage.name)!;
+      const params = [...new Set(sqlParamRefs(sql.text).map((r) => r.name))].sort();
+      return {
+        kind: "sql",
+        name: stage.name,
+        file: sql.file,
+        sql: sql.text,
+        params,
+        cache: stage.cache,
+        ...(stage.metrics ? { metrics: stage.metrics } : {}),
+      };
+    }
+    const { file, config } = job.mllib.get(stage.name)!;
+    const kParam = config.k.param;
+    const k = kParam ? ctx.params[kParam]?.value : undefined;
+    return {
+      kind: "mllib",
+      name: stage.name,
+      file,
+      input: stage.input,
+      // Truth from an optional input that is absent (real data has none) is dropped.
+      ...(stage.truth && (!(stage.truth.view in def.inputs) || ctx.inputUris[stage.truth.view] !== undefined)
+        ? { truth: stage.truth }
+        : {}),
+      fixedK: typeof k === "number" && k >= 2 ? k : null,
+      config,
+    };
+  });
+  const inputs = Object.entries(def.inputs)
+    .filter(([name]) => ctx.inputUris[name] !== undefined)
+    .map(([name, spec]) => {
+      used.add(spec.schema);
+      return { name, uri: ctx.inputUris[name]!, format: "parquet" as const, table: spec.schema };
+    });
+  const base = runUri(ctx.root, ctx.runId);
+  const outputs = Object.entries(def.outputs).map(([name, spec]) => {
+    used.add(spec.schema);
+    return { name, view: spec.from, table: spec.schema, uri: joinUri(base, name), ...(spec.files ? { files: spec.files } : {}) };
+  });
+  const tableSchemas: Record<string, Record<string, unknown>> = {};
+  for (const name of [...used].sort()) tableSchemas[name] = tableJsonSchema(tables[name as TableName]);
+  return {
+    planVersion: PLAN_VERSION,
+    runId: ctx.runId,
+    job: { name: def.name, version: def.version, file: job.file },
+    params: ctx.params,
+    runUri: base,
+    inputs,
+    stages,
+    outputs,
+    checks: def.checks,
+    tables: tableSchemas,
+    sparkConf: { ...BASE_SPARK_CONF, ...(ctx.engineConf ?? {}), ...def.sparkConf },
+  };
+}
+
+/** The plan as the bytes that are staged and hashed: keys sorted, so equal plans hash equally. */
+export function planText(plan: RunPlan): string {
+  return `${JSON.stringify(sortKeys(plan), null, 2)}\n`;
+}
+
+export function planSha256(plan: RunPlan): string {
+  return createHash("sha256").update(planText(plan)).digest("hex");
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/** A fresh run id: job name, UTC time, and 6 random hex digits. */
+export function newRunId(job: string, now: Date, random: () => number = Math.random): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const suffix = Math.floor(random() * 0xffffff).toString(16).padStart(6, "0");
+  return `${job}-${stamp}-${suffix}`.slice(0, 64);
+}

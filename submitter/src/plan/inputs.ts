@@ -1,0 +1,149 @@
+/**
+ * Resolving and checking a job's inputs before Spark starts: runs referenced by `fromRun` must
+ * be complete (their manifest names the output), and every Parquet input's footers must show
+ * the table's columns with the right types and at least one row. IO lives here; the rules are
+ * the shared column rules.
+ */
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { tables, type JobDefinition, type ParamValue, type TableName } from "../../../schemas/src/index.js";
+import { tableJsonSchema } from "../../../schemas/src/export.js";
+import { SparkjobsError, type Problem } from "../errors.js";
+import { columnRules, typeAccepted } from "../results/columns.js";
+import { readManifest } from "../results/manifest.js";
+import { openParquet, readFooter } from "../results/parquet.js";
+import { isRemote, type Storage } from "../stage/storage.js";
+import { runUri } from "./build.js";
+
+export interface ResolvedInput {
+  name: string;
+  uri: string;
+  table: string;
+  rows?: number;
+}
+
+function substitute(template: string, params: Record<string, ParamValue>): string {
+  return template.replace(/\{([^}]*)\}/g, (_, name: string) => String(params[name]!.value));
+}
+
+/** Local input paths are made absolute, since Spark runs in another working directory. */
+function absolute(uri: string, cwd: string): string {
+  if (isRemote(uri) || uri.startsWith("file:")) return uri;
+  return isAbsolute(uri) ? uri : resolve(cwd, uri);
+}
+
+export async function resolveInputs(
+  def: JobDefinition,
+  file: string,
+  params: Record<string, ParamValue>,
+  storage: Storage,
+  root: string,
+  cwd = process.cwd(),
+): Promise<Record<string, string>> {
+  const uris: Record<string, string> = {};
+  const problems: Problem[] = [];
+  for (const [name, spec] of Object.entries(def.inputs)) {
+    if ("uri" in spec) {
+      uris[name] = absolute(substitute(spec.uri, params), cwd);
+      continue;
+    }
+    const source = String(params[spec.fromRun.param]!.value);
+    const state = await readManifest(storage, runUri(root, source));
+    if (!state.complete) {
+      problems.push({ file, path: `inputs.${name}`, message: `run ${source} (--param ${spec.fromRun.param}) is not complete: ${state.reason}` });
+      continue;
+    }
+    if (state.manifest.job.name !== spec.fromRun.job) {
+      problems.push({ file, path: `inputs.${name}`, message: `run ${source} is a run of job ${state.manifest.job.name}, expected ${spec.fromRun.job}` });
+      continue;
+    }
+    const output = state.manifest.outputs[spec.fromRun.output];
+    if (!output) {
+      if (!spec.optional) problems.push({ file, path: `inputs.${name}`, message: `run ${source} has no output ${spec.fromRun.output}` });
+      continue;
+    }
+    uris[name] = output.uri;
+  }
+  if (problems.length) {
+    throw new SparkjobsError("input", `inputs of job ${def.name} cannot be found`, {
+      problems,
+      fix: `run the job that makes them first (sparkjobs run ${upstreamJob(def)} --run-id <id>), or pass the id of a complete run`,
+    });
+  }
+  return uris;
+}
+
+function upstreamJob(def: JobDefinition): string {
+  for (const spec of Object.values(def.inputs)) if ("fromRun" in spec) return spec.fromRun.job;
+  return "<job>";
+}
+
+function parquetFiles(path: string): string[] {
+  if (!existsSync(path)) return [];
+  if (statSync(path).isFile()) return [path];
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith("_") || entry.name.startsWith(".")) continue;
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else out.push(full);
+    }
+  };
+  walk(path);
+  return out;
+}
+
+/** Checks every local input's Parquet footers against its table schema. Remote inputs are checked by the runner. */
+export async function checkInputs(def: JobDefinition, uris: Record<string, string>, storage: Storage): Promise<ResolvedInput[]> {
+  const problems: Problem[] = [];
+  const resolved: ResolvedInput[] = [];
+  for (const [name, uri] of Object.entries(uris)) {
+    const table = def.inputs[name]!.schema;
+    const local = isRemote(uri) ? undefined : storage.localPath(uri);
+    if (local === undefined) {
+      resolved.push({ name, uri, table });
+      continue;
+    }
+    const files = parquetFiles(local);
+    if (!files.length) {
+      problems.push({ file: uri, path: `inputs.${name}`, message: existsSync(local) ? "holds no data files" : "does not exist" });
+      continue;
+    }
+    const rules = columnRules(tableJsonSchema(tables[table as TableName]));
+    let rows = 0;
+    let typeProblems = 0;
+    for (const f of files) {
+      let footer;
+      try {
+        footer = await readFooter(await openParquet(f));
+      } catch (e) {
+        problems.push({ file: f, path: `inputs.${name}`, message: `is not a readable Parquet file (${(e as Error).message})` });
+        typeProblems++;
+        continue;
+      }
+      rows += footer.rows;
+      const actual = new Map(footer.columns.map((c) => [c.name, c.sparkType]));
+      for (const rule of rules) {
+        const got = actual.get(rule.name);
+        if (got === undefined) {
+          problems.push({ file: f, path: rule.name, message: `column is missing (input ${name} must have the columns of table ${table}: expected ${rule.sparkType})` });
+          typeProblems++;
+        } else if (!typeAccepted(rule.sparkType, got)) {
+          problems.push({ file: f, path: rule.name, message: `column has type ${got}, table ${table} expects ${rule.sparkType}` });
+          typeProblems++;
+        }
+      }
+      if (typeProblems) break; // one file's schema problems are enough to report
+    }
+    if (!typeProblems && rows === 0) problems.push({ file: uri, path: `inputs.${name}`, message: `has no rows (${files.length} file${files.length === 1 ? "" : "s"}, all empty)` });
+    resolved.push({ name, uri, table, rows });
+  }
+  if (problems.length) {
+    throw new SparkjobsError("input", `inputs of job ${def.name} do not match their table schemas`, {
+      problems,
+      fix: "fix the input data or point the job at the right files; the expected columns are in schemas/json/tables/",
+    });
+  }
+  return resolved;
+}

@@ -1,0 +1,52 @@
+/**
+ * Column rules derived from a table's exported JSON Schema: the same file the runner reads, so
+ * the submitter and the runner cannot disagree about a table. Pure.
+ */
+export interface ColumnRule {
+  name: string;
+  sparkType: string;
+  nullable: boolean;
+  minimum?: number;
+  maximum?: number;
+  enum?: readonly string[];
+  pattern?: RegExp;
+}
+
+interface JsonProp {
+  type?: string;
+  sparkType?: string;
+  minimum?: number;
+  maximum?: number;
+  enum?: string[];
+  pattern?: string;
+  anyOf?: JsonProp[];
+}
+
+export function columnRules(tableSchema: Record<string, unknown>): ColumnRule[] {
+  const props = (tableSchema.properties ?? {}) as Record<string, JsonProp>;
+  return Object.entries(props).map(([name, prop]) => {
+    const nonNull = prop.anyOf ? prop.anyOf.find((p) => p.type !== "null")! : prop;
+    const rule: ColumnRule = { name, sparkType: nonNull.sparkType ?? "unknown", nullable: Boolean(prop.anyOf) };
+    if (nonNull.minimum !== undefined && nonNull.minimum > Number.MIN_SAFE_INTEGER) rule.minimum = nonNull.minimum;
+    if (nonNull.maximum !== undefined && nonNull.maximum < Number.MAX_SAFE_INTEGER) rule.maximum = nonNull.maximum;
+    if (nonNull.enum) rule.enum = nonNull.enum;
+    if (nonNull.pattern && nonNull.sparkType === "string") rule.pattern = new RegExp(nonNull.pattern);
+    return rule;
+  });
+}
+
+/** Physical Spark types a column may have for each sparkType of the schemas (widening only). */
+export const ACCEPTED_TYPES: Readonly<Record<string, readonly string[]>> = {
+  string: ["string"],
+  int: ["int", "smallint", "tinyint"],
+  bigint: ["bigint", "int", "smallint", "tinyint"],
+  double: ["double", "float"],
+  boolean: ["boolean"],
+  date: ["date"],
+  timestamp: ["timestamp"],
+  timestamp_ntz: ["timestamp_ntz", "timestamp"],
+};
+
+export function typeAccepted(expected: string, actual: string): boolean {
+  return (ACCEPTED_TYPES[expected] ?? [expected]).includes(actual);
+}

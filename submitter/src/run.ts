@@ -1,0 +1,172 @@
+/**
+ * One run, end to end: definition -> params -> inputs -> plan -> stage -> submit -> wait ->
+ * manifest -> validation -> checks. Returns the result as data; cli.ts prints it.
+ */
+import type { RunManifest, RunPlan } from "../../schemas/src/index.js";
+import type { Backend, RunStatus, Submission } from "./backends/types.js";
+import { TERMINAL_STATES } from "./backends/types.js";
+import { loadJob, type LoadedJob } from "./config/job.js";
+import { resolveParams } from "./config/params.js";
+import { SparkjobsError, type ErrorKind } from "./errors.js";
+import { buildPlan, newRunId, planSha256, runUri } from "./plan/build.js";
+import { checkInputs, resolveInputs } from "./plan/inputs.js";
+import { evaluateChecks, type CheckResult } from "./results/checks.js";
+import { readManifest } from "./results/manifest.js";
+import { validateOutputs, type OutputReport } from "./results/validate.js";
+import { buildRunnerBundle, stageRun } from "./stage/stage.js";
+import type { Storage } from "./stage/storage.js";
+import { poll, type Clock } from "./wait/poll.js";
+
+export interface RunOptions {
+  jobsDir: string;
+  job: string;
+  params: Record<string, string>;
+  runId?: string;
+  root: string;
+  storage: Storage;
+  backend: Backend;
+  timeoutMs: number;
+  clock?: Clock;
+  log: (message: string) => void;
+  /** Receives the submission as soon as it exists, so a signal handler can cancel it. */
+  onSubmitted?: (submission: Submission) => void;
+}
+
+export interface RunResult {
+  runId: string;
+  job: string;
+  target: string;
+  status: "succeeded";
+  /** True when the run id was already complete with the same plan and nothing ran again. */
+  reused: boolean;
+  planSha256: string;
+  outputs: Record<string, { uri: string; rows: number }>;
+  metrics: Record<string, unknown>;
+  checks: CheckResult[];
+  durationMs: number;
+  uploaded: number;
+  manifest: RunManifest;
+}
+
+export interface PreparedRun {
+  job: LoadedJob;
+  plan: RunPlan;
+}
+
+/** Everything up to the plan; no Spark, no writes. Used by `plan` and `run`. */
+export async function prepareRun(options: Omit<RunOptions, "backend" | "timeoutMs" | "log"> & { engineConf?: Record<string, string>; now?: Date }): Promise<PreparedRun> {
+  const job = loadJob(options.jobsDir, options.job);
+  const { values } = resolveParams(job.definition, job.file, options.params);
+  const runId = options.runId ?? newRunId(job.definition.name, options.now ?? new Date());
+  const inputUris = await resolveInputs(job.definition, job.file, values, options.storage, options.root);
+  await checkInputs(job.definition, inputUris, options.storage);
+  const plan = buildPlan(job, { runId, root: options.root, params: values, inputUris, engineConf: options.engineConf ?? {} });
+  return { job, plan };
+}
+
+const RUNNER_EXIT_KIND: Record<number, ErrorKind> = { 3: "definition", 4: "input", 5: "runFailed", 6: "output" };
+
+function failureError(status: RunStatus, submission: Submission, tail: string): SparkjobsError {
+  if (status.state === "cancelled") {
+    return new SparkjobsError("interrupted", `run ${submission.runId} was cancelled (${status.engineState})`, { fix: `rerun with --run-id ${submission.runId} to finish it` });
+  }
+  const f = status.failure;
+  if (f) {
+    return new SparkjobsError(RUNNER_EXIT_KIND[f.exitCode] ?? "runFailed", `run ${submission.runId} failed: ${f.message}`, {
+      problems: f.where ? [{ file: f.where, message: f.message }] : [],
+      fix: f.fix ?? `see the driver log: ${submission.logLocation}`,
+    });
+  }
+  return new SparkjobsError("runFailed", `run ${submission.runId} failed (${status.engineState}): ${status.reason ?? "no reason given"}`, {
+    problems: tail ? [{ message: `last lines of the driver log:\n${tail}` }] : [],
+    fix: `see the driver log: ${submission.logLocation}`,
+  });
+}
+
+export async function executeRun(options: RunOptions): Promise<RunResult> {
+  const started = (options.clock ?? { now: Date.now }).now();
+  const { plan } = await prepareRun({ ...options, engineConf: options.backend.sparkConf() });
+  const sha = planSha256(plan);
+  const base = runUri(options.root, plan.runId);
+
+  // Idempotent retries: a complete run with the same plan is reported, not run again.
+  const existing = await readManifest(options.storage, base);
+  if (existing.complete) {
+    if (existing.manifest.planSha256 !== sha) {
+      throw new SparkjobsError("conflict", `run ${plan.runId} already completed with a different plan`, {
+        fix: "use a new --run-id (or none, for a fresh one); a run id always means one plan",
+      });
+    }
+    options.log(`run ${plan.runId} is already complete with the same plan; not running it again`);
+    return finish(options, plan, existing.manifest, true, 0, started);
+  }
+
+  const bundle = buildRunnerBundle();
+  const staged = await stageRun(options.storage, options.root, plan, bundle);
+  options.log(`staged plan ${staged.planUri} (${staged.uploaded} file${staged.uploaded === 1 ? "" : "s"} uploaded)`);
+  const submission = await options.backend.submit(plan, staged);
+  options.onSubmitted?.(submission);
+  options.log(`submitted run ${plan.runId} to ${options.backend.target} (${submission.engineId}); logs: ${submission.logLocation}`);
+  const status = await poll({
+    check: () => options.backend.status(submission),
+    done: (s) => TERMINAL_STATES.has(s.state),
+    describe: (s) => s.engineState,
+    onChange: (state, ms) => options.log(`${plan.runId}: ${state} after ${(ms / 1000).toFixed(1)} s`),
+    timeoutMs: options.timeoutMs,
+    what: `run ${plan.runId}`,
+    logLocation: submission.logLocation,
+    ...(options.clock ? { clock: options.clock } : {}),
+  }).catch(async (e) => {
+    if (e instanceof SparkjobsError && e.kind === "timeout") await options.backend.cancel(submission);
+    throw e;
+  });
+  if (status.state !== "succeeded") {
+    throw failureError(status, submission, await options.backend.logs(submission, 30));
+  }
+  const state = await readManifest(options.storage, base);
+  if (!state.complete) {
+    throw new SparkjobsError("incomplete", `run ${plan.runId} ended but is incomplete: ${state.reason}`, { fix: `rerun with --run-id ${plan.runId}` });
+  }
+  if (state.manifest.planSha256 !== sha) {
+    throw new SparkjobsError("conflict", `the manifest of run ${plan.runId} belongs to another plan (another process ran the same run id?)`, {
+      fix: "never run one run id from two places at once; use a new --run-id",
+    });
+  }
+  return finish(options, plan, state.manifest, false, staged.uploaded, started);
+}
+
+async function finish(options: RunOptions, plan: RunPlan, manifest: RunManifest, reused: boolean, uploaded: number, started: number): Promise<RunResult> {
+  throwIfInvalid(plan.runId, await validateOutputs(options.storage, manifest));
+  const checks = evaluateChecks(plan.checks, manifest);
+  return {
+    runId: plan.runId,
+    job: manifest.job.name,
+    target: options.backend.target,
+    status: "succeeded",
+    reused,
+    planSha256: manifest.planSha256,
+    outputs: Object.fromEntries(Object.entries(manifest.outputs).map(([k, v]) => [k, { uri: v.uri, rows: v.rows }])),
+    metrics: manifest.metrics,
+    checks,
+    durationMs: (options.clock ?? { now: Date.now }).now() - started,
+    uploaded,
+    manifest,
+  };
+}
+
+export function throwIfInvalid(runId: string, reports: OutputReport[]): void {
+  const missing = reports.flatMap((r) => r.missingFiles);
+  if (missing.length) {
+    throw new SparkjobsError("incomplete", `run ${runId} is incomplete: files its manifest lists are missing or changed`, {
+      problems: missing.map((m) => ({ message: m })),
+      fix: `rerun with --run-id ${runId}`,
+    });
+  }
+  const problems = reports.flatMap((r) => r.problems);
+  if (problems.length) {
+    throw new SparkjobsError("output", `outputs of run ${runId} do not match their table schemas`, {
+      problems,
+      fix: "fix the SQL or MLlib stage that builds the output; the rules are in schemas/json/tables/",
+    });
+  }
+}

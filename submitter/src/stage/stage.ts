@@ -1,0 +1,66 @@
+/**
+ * Staging: the runner bundle and the plan go to storage under their content hash. A second run
+ * with unchanged code uploads no code; a plan is never overwritten with different bytes.
+ */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { RunPlan } from "../../../schemas/src/index.js";
+import { packageRoot } from "../env/where.js";
+import { joinUri, planSha256, planText } from "../plan/build.js";
+import type { Storage } from "./storage.js";
+import { zip } from "./zip.js";
+
+export interface RunnerBundle {
+  hash: string;
+  runnerPy: Buffer;
+  pyFilesZip: Buffer;
+}
+
+/** Builds the runner bundle from jobs/runner and the exported plan schema. */
+export function buildRunnerBundle(root = packageRoot): RunnerBundle {
+  const runnerDir = join(root, "jobs", "runner");
+  const pkgDir = join(runnerDir, "sparkjobs_runner");
+  const files = readdirSync(pkgDir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".py"))
+    .map((e) => {
+      const full = join(e.parentPath, e.name);
+      return { path: relative(runnerDir, full).split("\\").join("/"), data: readFileSync(full) };
+    });
+  files.push({
+    path: "sparkjobs_runner/schemas/run-plan.schema.json",
+    data: readFileSync(join(root, "schemas", "json", "run-plan.schema.json")),
+  });
+  const runnerPy = readFileSync(join(runnerDir, "runner.py"));
+  const pyFilesZip = zip(files);
+  const hash = createHash("sha256").update(runnerPy).update(pyFilesZip).digest("hex").slice(0, 16);
+  return { hash, runnerPy, pyFilesZip };
+}
+
+export interface Staged {
+  planUri: string;
+  planSha256: string;
+  runnerUri: string;
+  pyFilesUri: string;
+  /** Files actually written (0 when everything was already there). */
+  uploaded: number;
+}
+
+export async function stageRun(storage: Storage, root: string, plan: RunPlan, bundle: RunnerBundle): Promise<Staged> {
+  let uploaded = 0;
+  const putOnce = async (uri: string, body: Buffer | string) => {
+    const size = await storage.size(uri);
+    if (size === Buffer.byteLength(body)) return;
+    await storage.put(uri, body);
+    uploaded++;
+  };
+  const codeDir = joinUri(root, "stage", "code", bundle.hash);
+  const runnerUri = joinUri(codeDir, "runner.py");
+  const pyFilesUri = joinUri(codeDir, "sparkjobs_runner.zip");
+  await putOnce(pyFilesUri, bundle.pyFilesZip);
+  await putOnce(runnerUri, bundle.runnerPy);
+  const sha = planSha256(plan);
+  const planUri = joinUri(root, "stage", "plans", `${sha}.json`);
+  await putOnce(planUri, planText(plan));
+  return { planUri, planSha256: sha, runnerUri, pyFilesUri, uploaded };
+}
