@@ -50,11 +50,12 @@ def _prepare(df, config):
     )
 
 
-def _fit_best(vectors, k, config):
+def _fit_best(vectors, k, config, restarts):
+    """Fits with seeds seed, seed+1, ... and keeps the lowest within-cluster cost."""
     params = dict(config["params"])
     seed = params.pop("seed")
     best = None
-    for restart in range(config["restarts"]):
+    for restart in range(restarts):
         model = KMeans(k=k, seed=seed + restart, featuresCol="features", predictionCol="cluster", **params).fit(vectors)
         cost = model.summary.trainingCost
         if best is None or cost < best[1] - 1e-9 * abs(best[1]):
@@ -77,14 +78,18 @@ def run(spark, stage, log):
     else:
         candidates = list(range(config["k"]["min"], config["k"]["max"] + 1))
     candidates = [k for k in candidates if k <= n]
+    # Choose k with one fit per candidate, then spend the restarts on the chosen k only.
     by_k = {}
     for k in candidates:
-        model, cost = _fit_best(vectors, k, config)
-        silhouette = evaluator.evaluate(model.transform(vectors)) if k > 1 else 0.0
-        by_k[k] = (model, cost, silhouette)
-        log(f"{stage['name']}: k={k} inertia={cost:.4f} silhouette={silhouette:.4f}")
+        model, cost = _fit_best(vectors, k, config, 1 if len(candidates) > 1 else config["restarts"])
+        by_k[k] = (model, cost, evaluator.evaluate(model.transform(vectors)))
+        log(f"{stage['name']}: k={k} inertia={cost:.4f} silhouette={by_k[k][2]:.4f}")
     k = max(by_k, key=lambda kk: (by_k[kk][2], -kk))
     model, cost, silhouette = by_k[k]
+    if len(candidates) > 1 and config["restarts"] > 1:
+        model, cost = _fit_best(vectors, k, config, config["restarts"])
+        silhouette = evaluator.evaluate(model.transform(vectors))
+        log(f"{stage['name']}: chose k={k}; best of {config['restarts']} fits: inertia={cost:.4f} silhouette={silhouette:.4f}")
 
     centres = [c.tolist() for c in model.clusterCenters()]
     centre_df = spark.createDataFrame([(i, c) for i, c in enumerate(centres)], "cluster int, centre array<double>")

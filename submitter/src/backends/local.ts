@@ -1,9 +1,10 @@
 /**
  * The local backend: spark-submit of the pinned Spark with master local[*], as a child process.
- * The driver's output goes to <root>/logs/<run-id>/driver.log.
+ * The driver's output (the JVM's and, through it, the Python runner's) goes to
+ * <root>/logs/<run-id>/driver.log.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunPlan } from "../../../schemas/src/index.js";
 import { SparkjobsError } from "../errors.js";
@@ -64,26 +65,30 @@ export class LocalBackend implements Backend {
     const logDir = join(toLocalPath(this.options.root), "logs", plan.runId);
     mkdirSync(logDir, { recursive: true });
     const logFile = join(logDir, "driver.log");
-    const fd = openSync(logFile, "w");
+    const logStream = createWriteStream(logFile);
     const python = env.SPARKJOBS_SPARK_SUBMIT ? (env.PYSPARK_PYTHON ?? "python3") : pythonPath(env);
     const child = spawn(sparkSubmit, sparkSubmitArgs(plan, staged, this.master, this.driverMemory), {
       env: { ...env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, SPARK_LOCAL_IP: env.SPARK_LOCAL_IP ?? "127.0.0.1" },
-      stdio: ["ignore", fd, "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
-    closeSync(fd);
     const entry: Child = { process: child, log: "" };
-    let pending = "";
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
-      entry.log += chunk;
-      if (entry.log.length > 4_000_000) entry.log = entry.log.slice(-2_000_000);
-      pending += chunk;
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) if (line.startsWith("[runner]")) this.options.onLog?.(line);
-    });
-    child.on("exit", (code, signal) => {
+    // Spark's launcher sends the Python driver's stderr to its stdout: read both the same way.
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let pending = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        logStream.write(chunk);
+        entry.log += chunk;
+        if (entry.log.length > 4_000_000) entry.log = entry.log.slice(-2_000_000);
+        pending += chunk;
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) if (line.startsWith("[runner]")) this.options.onLog?.(line);
+      });
+    }
+    child.on("close", () => logStream.end());
+    child.on("close", (code, signal) => {
       entry.exit = { code, signal };
     });
     child.on("error", (error) => {
