@@ -8,16 +8,21 @@ from pyspark.ml.evaluation import ClusteringEvaluator
 from pyspark.ml.feature import StandardScaler, VectorAssembler
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import functions as F
-from pyspark.sql.window import Window
 
 from .errors import INVALID_INPUT, RunnerError
 from .metrics import adjusted_rand_index, name_segments
 
-# Fixed partitioning makes the row order, and so the seeded fit, the same on every engine.
-_PARTITIONS = 8
+# Partitioning that depends on the row count only (never on the engine's parallelism) makes
+# the row order, and so the seeded fit, the same on every engine. Each K-Means iteration is a
+# Spark job, so small inputs get few partitions: task overhead, not arithmetic, dominates there.
+ROWS_PER_PARTITION = 200_000
 
 
-def _prepare(df, config):
+def partitions_for(rows):
+    return max(1, min(400, -(-rows // ROWS_PER_PARTITION)))
+
+
+def _prepare(df, config, rows):
     id_col = config["idColumn"]
     log_cols = set(config["log1p"])
     exprs = [F.col(id_col)]
@@ -44,7 +49,7 @@ def _prepare(df, config):
         vectors = vectors.withColumnRenamed("__raw", "features")
     return (
         vectors.select(id_col, "features")
-        .repartition(_PARTITIONS, id_col)
+        .repartition(partitions_for(rows), id_col)
         .sortWithinPartitions(id_col)
         .cache()
     )
@@ -71,7 +76,7 @@ def run(spark, stage, log):
     if n < 2:
         raise RunnerError(INVALID_INPUT, f"stage {stage['name']}: {n} rows in {stage['input']}, K-Means needs at least 2",
                           where=stage["input"], fix="check the inputs and the cleaning rules: too little data survived")
-    vectors = _prepare(source, config)
+    vectors = _prepare(source, config, n)
     evaluator = ClusteringEvaluator(featuresCol="features", predictionCol="cluster", metricName="silhouette")
     if stage["fixedK"] is not None:
         candidates = [stage["fixedK"]]
@@ -122,7 +127,7 @@ def run(spark, stage, log):
     )
     assignments.createOrReplaceTempView(config["outputs"]["assignments"])
 
-    total_rev = F.sum("revenue").over(Window.partitionBy())
+    total_revenue = enriched.agg(F.sum(naming["monetary"]).alias("__total"))
     profiles = (
         enriched.join(F.broadcast(names_df), "cluster")
         .groupBy("cluster", "segment")
@@ -136,7 +141,9 @@ def run(spark, stage, log):
             F.sum(naming["monetary"]).alias("revenue"),
         )
         .withColumn("share", F.col("customers") / F.lit(n))
-        .withColumn("revenue_share", F.col("revenue") / total_rev)
+        .crossJoin(F.broadcast(total_revenue))
+        .withColumn("revenue_share", F.col("revenue") / F.col("__total"))
+        .drop("__total")
     )
     profiles.createOrReplaceTempView(config["outputs"]["profiles"])
 

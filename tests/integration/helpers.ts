@@ -1,0 +1,93 @@
+/**
+ * Running the real CLI as a user would, and reading what it wrote.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { inject } from "vitest";
+import { readSmallTable } from "../../submitter/src/results/parquet.js";
+
+export const repo = join(import.meta.dirname, "..", "..");
+export const cliPath = join(repo, "dist", "submitter", "src", "cli.js");
+export const root = () => inject("root");
+export const venv = () => inject("venv");
+export const python = () => join(venv(), "bin", "python");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export function cli(args: string[], options: { root?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliResult {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [cliPath, ...args], {
+    cwd: options.cwd ?? repo,
+    env: { ...process.env, SPARKJOBS_ROOT: options.root ?? root(), ...options.env },
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+}
+
+export function cliJson<T = Record<string, unknown>>(args: string[], options: Parameters<typeof cli>[1] = {}): { result: CliResult; json: T } {
+  const result = cli([...args, "--json"], options);
+  let json: T;
+  try {
+    json = JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not one JSON object (exit ${result.code}):\n${result.stdout}\n--- stderr ---\n${result.stderr.slice(-3000)}`);
+  }
+  return { result, json };
+}
+
+/** Starts the CLI without waiting, for tests that interrupt it. */
+export function startCli(args: string[], options: { root?: string } = {}): ChildProcess {
+  return spawn(process.execPath, [cliPath, ...args], {
+    cwd: repo,
+    env: { ...process.env, SPARKJOBS_ROOT: options.root ?? root() },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+export const GEN = { customers: 3000, seed: 7, runId: "it-generate-c3000-s7" };
+
+/** The generated data set all integration tests share; generated once, then reused by run id. */
+export function ensureGenerated(): CliResult {
+  const r = cli(["run", "generate", "--param", `customers=${GEN.customers}`, "--param", `seed=${GEN.seed}`, "--run-id", GEN.runId, "--json"]);
+  if (r.code !== 0) throw new Error(`generate failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
+  return r;
+}
+
+/** Every row of every Parquet file of an output folder listed in a manifest entry. */
+export async function readOutput(output: { uri: string; files: { path: string }[] }): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  for (const f of output.files) rows.push(...(await readSmallTable(join(output.uri, f.path), 2_000_000)));
+  return rows;
+}
+
+/** Adjusted Rand index, computed here independently of the runner's implementation. */
+export function adjustedRandIndex(a: readonly (string | number)[], b: readonly (string | number)[]): number {
+  if (a.length !== b.length) throw new Error("label arrays differ in length");
+  const pairs = (n: number) => (n * (n - 1)) / 2;
+  const table = new Map<string, number>();
+  const rows = new Map<string, number>();
+  const cols = new Map<string, number>();
+  for (let i = 0; i < a.length; i++) {
+    const x = String(a[i]);
+    const y = String(b[i]);
+    table.set(`${x}\u0000${y}`, (table.get(`${x}\u0000${y}`) ?? 0) + 1);
+    rows.set(x, (rows.get(x) ?? 0) + 1);
+    cols.set(y, (cols.get(y) ?? 0) + 1);
+  }
+  const index = [...table.values()].reduce((s, n) => s + pairs(n), 0);
+  const sumRows = [...rows.values()].reduce((s, n) => s + pairs(n), 0);
+  const sumCols = [...cols.values()].reduce((s, n) => s + pairs(n), 0);
+  const expected = (sumRows * sumCols) / pairs(a.length);
+  const max = (sumRows + sumCols) / 2;
+  return (index - expected) / (max - expected);
+}
+
+export function manifestOf(runRoot: string, runId: string) {
+  return import("node:fs").then((fs) => JSON.parse(fs.readFileSync(join(runRoot, "runs", runId, "_manifest.json"), "utf8")));
+}
