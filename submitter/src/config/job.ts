@@ -3,7 +3,7 @@
  * the IO; `checkJob` is pure and reports every problem at once, each with file, line and field.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import {
   jobDefinition,
   mllibConfig,
@@ -179,9 +179,10 @@ export function jobFile(jobsDir: string, name: string): string {
 
 export function readJobFiles(jobsDir: string, name: string, cwd = process.cwd()): JobFiles {
   const file = jobFile(jobsDir, name);
+  // Paths inside the working directory are shown relative to it, others in full.
   const shown = (p: string) => {
     const rel = relative(cwd, p);
-    return rel.startsWith("..") && rel.split("/").filter((s) => s === "..").length > 2 ? p : rel || p;
+    return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : p;
   };
   return {
     file: shown(file),

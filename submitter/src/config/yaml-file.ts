@@ -50,18 +50,50 @@ export function dottedPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** A missing key that an unknown key was probably meant to be. */
+function likelyMeant(unknown: string, missing: string[]): string | undefined {
+  const u = unknown.toLowerCase();
+  return missing.find((m) => u.includes(m.toLowerCase()) || m.toLowerCase().includes(u) || editDistance(u, m.toLowerCase()) <= 2);
+}
+
 /** zod issues as Problems with file, line and dotted path; unknown keys point at the key itself. */
 export function zodProblems(file: string, parsed: ParsedYaml, error: z.ZodError): Problem[] {
   const problems: Problem[] = [];
+  // Required keys that are missing, by the dotted path of their object: an unknown key next to
+  // one of them is reported once, as a misspelling.
+  const missing = new Map<string, string[]>();
+  for (const issue of error.issues) {
+    if (issue.code === "invalid_type" && issue.message.endsWith("received undefined") && issue.path.length) {
+      const parent = dottedPath(issue.path.slice(0, -1));
+      missing.set(parent, [...(missing.get(parent) ?? []), String(issue.path[issue.path.length - 1])]);
+    }
+  }
+  const explained = new Set<string>();
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         const path = [...issue.path, key];
-        problems.push({ file, line: parsed.lineOf(path), path: dottedPath(path), message: `unknown key "${key}" (remove it or fix its spelling)` });
+        const meant = likelyMeant(key, missing.get(dottedPath(issue.path)) ?? []);
+        if (meant) explained.add(dottedPath([...issue.path, meant]));
+        const message = meant ? `unknown key "${key}": did you mean "${meant}"?` : `unknown key "${key}" (remove it or fix its spelling)`;
+        problems.push({ file, line: parsed.lineOf(path), path: dottedPath(path), message });
       }
-      continue;
     }
-    let message = issue.message;
+  }
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys" || explained.has(dottedPath(issue.path))) continue;
+    let message = issue.message.endsWith("received undefined") ? `is required (${issue.message.replace("Invalid input: ", "").replace(", received undefined", "")})` : issue.message;
     if (issue.code === "invalid_union" && "errors" in issue) {
       // Name the closest branch rather than "invalid input".
       const branches = (issue as { errors: z.core.$ZodIssue[][] }).errors;

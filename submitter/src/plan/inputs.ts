@@ -49,6 +49,7 @@ export async function resolveInputs(
     }
     const source = String(params[spec.fromRun.param]!.value);
     const state = await readManifest(storage, runUri(root, source));
+    if (!state.complete && problems.some((p) => p.message.startsWith(`run ${source} `))) continue;
     if (!state.complete) {
       problems.push({ file, path: `inputs.${name}`, message: `run ${source} (--param ${spec.fromRun.param}) is not complete: ${state.reason}` });
       continue;

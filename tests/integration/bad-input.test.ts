@@ -1,0 +1,202 @@
+/**
+ * Bad input gets a clear error naming the file, the field or column and the fix, with a
+ * documented exit code, before Spark starts wherever that is possible (no driver log is made).
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cli, python, repo } from "./helpers.js";
+
+const onlineRetail = join(repo, "..", "shared", "datasets", "online_retail", "online_retail.parquet");
+
+/** stderr with the temp folder replaced, so error texts can be snapshotted. */
+const scrub = (text: string, dir: string) => text.split(dir).join("<tmp>").trim();
+
+describe("bad job definitions (exit 3, before Spark)", () => {
+  let jobsDir: string;
+  const write = (name: string, text: string) => writeFileSync(join(jobsDir, `${name}.yaml`), text);
+  const base = () => readFileSync(join(repo, "jobs", "online-retail-segmentation.yaml"), "utf8");
+
+  beforeAll(() => {
+    jobsDir = mkdtempSync(join(tmpdir(), "sparkjobs-jobs-"));
+    cpSync(join(repo, "jobs", "spark-sql"), join(jobsDir, "spark-sql"), { recursive: true });
+    cpSync(join(repo, "jobs", "mllib-configs"), join(jobsDir, "mllib-configs"), { recursive: true });
+  });
+
+  it("an unknown key", () => {
+    write("unknown-key", base().replace("  - { kind: sql, name: transactions, file: online_retail/to_transactions.sql }", "  - { kind: sql, name: transactions, sqlfile: online_retail/to_transactions.sql }"));
+    const r = cli(["plan", "unknown-key", "--jobs-dir", jobsDir]);
+    expect(r.code).toBe(3);
+    expect(scrub(r.stderr, jobsDir)).toMatchInlineSnapshot(`
+      "error: job definition <tmp>/unknown-key.yaml is not valid (1 problem)
+        - <tmp>/unknown-key.yaml:38: stages[1].sqlfile: unknown key "sqlfile": did you mean "file"?
+        fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
+    `);
+  });
+
+  it("a wrong type", () => {
+    write("wrong-type", base().replace("version: 1", 'version: "one"'));
+    const r = cli(["plan", "wrong-type", "--jobs-dir", jobsDir]);
+    expect(r.code).toBe(3);
+    expect(scrub(r.stderr, jobsDir)).toMatchInlineSnapshot(`
+      "error: job definition <tmp>/wrong-type.yaml is not valid (1 problem)
+        - <tmp>/wrong-type.yaml:2: version: Invalid input: expected number, received string
+        fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
+    `);
+  });
+
+  it("a missing SQL file", () => {
+    write("missing-sql", base().replace("file: online_retail/profile.sql", "file: online_retail/profil.sql"));
+    const r = cli(["plan", "missing-sql", "--jobs-dir", jobsDir]);
+    expect(r.code).toBe(3);
+    expect(scrub(r.stderr, jobsDir)).toMatchInlineSnapshot(`
+      "error: job definition <tmp>/missing-sql.yaml is not valid (1 problem)
+        - <tmp>/missing-sql.yaml:37: stages[0].file: SQL file <tmp>/spark-sql/online_retail/profil.sql does not exist (create it, or fix the path: it is relative to <tmp>/spark-sql)
+        fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
+    `);
+  });
+});
+
+describe("bad inputs (exit 4, before Spark)", () => {
+  let dir: string;
+  let runRoot: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "sparkjobs-bad-"));
+    runRoot = join(dir, "root");
+    execFileSync(python(), [join(import.meta.dirname, "make_bad_inputs.py"), onlineRetail, dir]);
+  });
+
+  const runWith = (file: string) => cli(["run", "online-retail-segmentation", "--param", `data=${join(dir, file)}`, "--run-id", file.replace(/\W/g, "-")], { root: runRoot });
+
+  it("a missing column", () => {
+    const r = runWith("missing_column.parquet");
+    expect(r.code).toBe(4);
+    expect(scrub(r.stderr, dir)).toMatchInlineSnapshot(`
+      "error: inputs of job online-retail-segmentation do not match their table schemas
+        - <tmp>/missing_column.parquet: CustomerID: column is missing (input online_retail must have the columns of table online_retail_raw: expected double)
+        fix: fix the input data or point the job at the right files; the expected columns are in schemas/json/tables/"
+    `);
+    expect(existsSync(join(runRoot, "logs"))).toBe(false);
+  });
+
+  it("a wrong column type", () => {
+    const r = runWith("wrong_type.parquet");
+    expect(r.code).toBe(4);
+    expect(scrub(r.stderr, dir)).toMatchInlineSnapshot(`
+      "error: inputs of job online-retail-segmentation do not match their table schemas
+        - <tmp>/wrong_type.parquet: Quantity: column has type string, table online_retail_raw expects bigint
+        fix: fix the input data or point the job at the right files; the expected columns are in schemas/json/tables/"
+    `);
+    expect(existsSync(join(runRoot, "logs"))).toBe(false);
+  });
+
+  it("no rows", () => {
+    const r = runWith("no_rows.parquet");
+    expect(r.code).toBe(4);
+    expect(scrub(r.stderr, dir)).toMatchInlineSnapshot(`
+      "error: inputs of job online-retail-segmentation do not match their table schemas
+        - <tmp>/no_rows.parquet: inputs.online_retail: has no rows (1 file, all empty)
+        fix: fix the input data or point the job at the right files; the expected columns are in schemas/json/tables/"
+    `);
+  });
+
+  it("a file that is not Parquet", () => {
+    const r = runWith("not_parquet.parquet");
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("not_parquet.parquet");
+    expect(r.stderr).toContain("is not a readable Parquet file");
+  });
+
+  it("a path that does not exist", () => {
+    const r = runWith("nowhere.parquet");
+    expect(r.code).toBe(4);
+    expect(scrub(r.stderr, dir)).toMatchInlineSnapshot(`
+      "error: inputs of job online-retail-segmentation do not match their table schemas
+        - <tmp>/nowhere.parquet: inputs.online_retail: does not exist
+        fix: fix the input data or point the job at the right files; the expected columns are in schemas/json/tables/"
+    `);
+  });
+
+  it("a source run that does not exist", () => {
+    const r = cli(["run", "customer-segmentation", "--param", "source=no-such-run"], { root: runRoot });
+    expect(r.code).toBe(4);
+    expect(scrub(r.stderr, dir)).toMatchInlineSnapshot(`
+      "error: inputs of job customer-segmentation cannot be found
+        - jobs/customer-segmentation.yaml: inputs.transactions: run no-such-run (--param source) is not complete: nothing at <tmp>/root/runs/no-such-run: the run has not written anything
+        fix: run the job that makes them first (sparkjobs run generate --run-id <id>), or pass the id of a complete run"
+    `);
+  });
+
+  it("--json failures print one JSON error object on stdout", () => {
+    const r = cli(["run", "online-retail-segmentation", "--param", `data=${join(dir, "no_rows.parquet")}`, "--json"], { root: runRoot });
+    expect(r.code).toBe(4);
+    const json = JSON.parse(r.stdout);
+    expect(json).toMatchObject({ status: "error", error: { kind: "input", exitCode: 4 } });
+    expect(json.error.problems[0].file).toContain("no_rows.parquet");
+  });
+});
+
+describe("bad parameters (exit 2, before Spark)", () => {
+  it("a date holding a quote and SQL", () => {
+    const r = cli(["plan", "online-retail-segmentation", "--param", "snapshot_date=2011-12-10'; DROP TABLE online_retail; --"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: parameters of job online-retail-segmentation are not valid
+        - --param snapshot_date: expected a date as YYYY-MM-DD, got "2011-12-10'; DROP TABLE online_retail; --"
+        fix: see the params of jobs/online-retail-segmentation.yaml; values are bound by Spark as typed literals, never pasted into SQL
+      "
+    `);
+  });
+
+  it("a run id holding a quote", () => {
+    const r = cli(["plan", "customer-segmentation", "--param", "source=x' OR '1'='1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: parameters of job customer-segmentation are not valid
+        - --param source: expected a run id (1-64 of A-Z a-z 0-9 . _ -), got "x' OR '1'='1"
+        fix: see the params of jobs/customer-segmentation.yaml; values are bound by Spark as typed literals, never pasted into SQL
+      "
+    `);
+  });
+
+  it("a number holding SQL, and an unknown parameter", () => {
+    const r = cli(["plan", "online-retail-segmentation", "--param", "k=4 OR 1=1", "--param", "kk=4"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: parameters of job online-retail-segmentation are not valid
+        - --param kk: job online-retail-segmentation has no parameter "kk" (it has: data, snapshot_date, k, max_quantity, max_unit_price)
+        - --param k: expected a whole number, got "4 OR 1=1"
+        fix: see the params of jobs/online-retail-segmentation.yaml; values are bound by Spark as typed literals, never pasted into SQL
+      "
+    `);
+  });
+
+  it("the SQL gets parameters as bound values: the plan carries no value in any SQL text", () => {
+    const r = cli(["plan", "online-retail-segmentation", "--param", "snapshot_date=2011-12-09", "--run-id", "p1"]);
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout);
+    expect(plan.params.snapshot_date).toEqual({ type: "date", value: "2011-12-09" });
+    for (const stage of plan.stages.filter((s: any) => s.kind === "sql")) expect(stage.sql).not.toContain("2011-12-09");
+    expect(plan.stages.find((s: any) => s.name === "flagged_transactions").params).toEqual(["max_quantity", "max_unit_price", "snapshot_date"]);
+  });
+});
+
+describe("usage errors", () => {
+  it("an unknown job names the known ones (exit 2)", () => {
+    const r = cli(["run", "segmentation"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "error: no job named "segmentation" in /work/main/jobs
+        fix: use one of: customer-segmentation, generate, online-retail-segmentation (sparkjobs list)
+      "
+    `);
+  });
+  it("an unknown option (exit 2)", () => {
+    const r = cli(["run", "generate", "--parm", "x=1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown option '--parm'");
+  });
+});
