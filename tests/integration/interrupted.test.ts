@@ -1,0 +1,86 @@
+/**
+ * A run killed halfway is never read as a result: validate reports it incomplete (exit 8);
+ * running the same run id again completes it, with outputs equal to an uninterrupted run's.
+ */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cli, cliJson, ensureGenerated, GEN, manifestOf, readOutput, root, startCli } from "./helpers.js";
+
+const args = (runId: string) => ["run", "customer-segmentation", "--param", `source=${GEN.runId}`, "--param", "k=4", "--run-id", runId];
+
+/** Starts a run and kills the CLI and Spark with SIGKILL once the first output is written. */
+async function killHalfway(runId: string): Promise<string> {
+  const child = startCli(args(runId));
+  let stderr = "";
+  let sparkPid: number | undefined;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no output was written within 10 minutes:\n${stderr.slice(-3000)}`)), 600_000);
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const pid = stderr.match(/submitted run \S+ to local \((\d+)\)/);
+      if (pid) sparkPid = Number(pid[1]);
+      if (sparkPid && stderr.includes("[runner] wrote clean_transactions")) {
+        clearTimeout(timer);
+        // A crash, not a cancel: no handler runs, Spark dies mid-write of the next output.
+        process.kill(-sparkPid, "SIGKILL");
+        child.kill("SIGKILL");
+        resolve();
+      }
+    });
+    child.on("exit", () => {
+      clearTimeout(timer);
+      if (!sparkPid || !stderr.includes("[runner] wrote clean_transactions")) reject(new Error(`the run ended before it could be killed:\n${stderr.slice(-3000)}`));
+    });
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  return stderr;
+}
+
+describe("a run killed halfway", () => {
+  beforeAll(() => {
+    ensureGenerated();
+  });
+
+  it("is reported incomplete, then completes on a rerun with outputs equal to an uninterrupted run", async () => {
+    await killHalfway("it-killed");
+    const written = readdirSync(join(root(), "runs", "it-killed"));
+    expect(written).toContain("clean_transactions");
+    expect(written).not.toContain("_manifest.json");
+
+    const incomplete = cli(["validate", "it-killed"]);
+    expect(incomplete.code).toBe(8);
+    expect(incomplete.stderr).toContain("run it-killed is incomplete: the run folder has files but no");
+
+    const resumed = cliJson(["run", ...args("it-killed").slice(1)]);
+    expect(resumed.result.code, resumed.result.stderr.slice(-3000)).toBe(0);
+    expect(cli(["validate", "it-killed"]).code).toBe(0);
+
+    const clean = cliJson(["run", ...args("it-uninterrupted").slice(1)]);
+    expect(clean.result.code, clean.result.stderr.slice(-3000)).toBe(0);
+
+    const [a, b] = [await manifestOf(root(), "it-killed"), await manifestOf(root(), "it-uninterrupted")];
+    for (const output of ["customer_segments", "segment_profiles", "customer_features"]) {
+      const sort = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r, (_, v) => (typeof v === "bigint" ? v.toString() : v))).sort();
+      const [x, y] = [sort(await readOutput(a.outputs[output])), sort(await readOutput(b.outputs[output]))];
+      expect(x.length, output).toBeGreaterThan(0);
+      expect(x, output).toEqual(y);
+    }
+  });
+
+  it("a cancelled run (SIGTERM to the CLI) exits 130 and stays incomplete", async () => {
+    const child = startCli(args("it-cancelled"));
+    let stderr = "";
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr!.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes("[runner] stage") && !child.killed) child.kill("SIGTERM");
+      });
+      child.on("exit", (c) => resolve(c));
+    });
+    expect(code).toBe(130);
+    expect(stderr).toContain("SIGTERM: cancelling the run");
+    const v = cli(["validate", "it-cancelled"]);
+    expect(v.code).toBe(8);
+  });
+});
