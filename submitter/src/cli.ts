@@ -17,16 +17,20 @@ interface CommonOptions {
 const collect = (value: string, previous: string[]) => [...previous, value];
 const log = (message: string) => process.stderr.write(`[sparkjobs] ${message}\n`);
 
-function common(cmd: Command): Command {
-  return cmd
+function common(cmd: Command, json = true): Command {
+  cmd
     .addOption(new Option("--root <dir>", "storage root: runs, staged code and logs live under it").env("SPARKJOBS_ROOT").default("sparkjobs-data"))
-    .addOption(new Option("--jobs-dir <dir>", "folder with job definitions, spark-sql/ and mllib-configs/").env("SPARKJOBS_JOBS_DIR").default(join(packageRoot, "jobs")))
-    .option("--json", "print one JSON object on stdout");
+    .addOption(
+      new Option("--jobs-dir <dir>", "folder with job definitions, spark-sql/ and mllib-configs/")
+        .env("SPARKJOBS_JOBS_DIR")
+        .default(join(packageRoot, "jobs"), "the jobs/ of this package"),
+    );
+  return json ? cmd.option("--json", "print one JSON object on stdout") : cmd;
 }
 
 function withParams(cmd: Command): Command {
   return cmd
-    .option("-p, --param <name=value>", "job parameter (repeatable)", collect, [] as string[])
+    .addOption(new Option("-p, --param <name=value>", "job parameter (repeatable)").argParser(collect).default([] as string[], "none"))
     .option("--run-id <id>", "run id (1-64 of A-Z a-z 0-9 . _ -); the same id with the same plan never runs twice");
 }
 
@@ -80,7 +84,7 @@ export function buildProgram(): Command {
     process.stdout.write(`${textTable(["job", "params", "outputs"], jobs.map((j) => [j.name, Object.keys(j.params).join(", "), j.outputs.join(", ")]))}\n`);
   });
 
-  withParams(common(program.command("plan <job>").description("print the RunPlan a run would execute (nothing runs)"))).action(
+  withParams(common(program.command("plan <job>").description("print the RunPlan (JSON) a run would execute; nothing runs"), false)).action(
     async (job: string, opts: CommonOptions & { param: string[]; runId?: string }) => {
       const { parseParamArgs } = await import("./config/params.js");
       const { prepareRun } = await import("./run.js");

@@ -57,6 +57,14 @@ export interface PreparedRun {
 export async function prepareRun(options: Omit<RunOptions, "backend" | "timeoutMs" | "log"> & { engineConf?: Record<string, string>; now?: Date }): Promise<PreparedRun> {
   const job = loadJob(options.jobsDir, options.job);
   const { values } = resolveParams(job.definition, job.file, options.params);
+  for (const { config } of job.mllib.values()) {
+    const k = config.k.param ? values[config.k.param]?.value : undefined;
+    if (k === 1) {
+      throw new SparkjobsError("usage", `--param ${config.k.param}=1 is not a number of segments`, {
+        fix: `pass 0 to choose k between ${config.k.min} and ${config.k.max} by silhouette, or a k of at least 2`,
+      });
+    }
+  }
   const runId = options.runId ?? newRunId(job.definition.name, options.now ?? new Date());
   const inputUris = await resolveInputs(job.definition, job.file, values, options.storage, options.root);
   await checkInputs(job.definition, inputUris, options.storage);

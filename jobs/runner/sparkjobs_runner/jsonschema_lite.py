@@ -18,6 +18,30 @@ _TYPES = {
 }
 
 
+def _ecma_pattern(pattern):
+    """JSON Schema patterns are ECMA-262 regexes: `$` ends the string (Python's `$` also matches
+    before a final newline) and `\\d` means ASCII digits only."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        out.append(r"\Z" if c == "$" else c)
+        i += 1
+    return re.compile("".join(out), re.ASCII)
+
+
+_PATTERNS = {}
+
+
+def _matches(pattern, value):
+    if pattern not in _PATTERNS:
+        _PATTERNS[pattern] = _ecma_pattern(pattern)
+    return _PATTERNS[pattern].search(value) is not None
+
+
 def _path(parts):
     out = ""
     for p in parts:
@@ -25,8 +49,13 @@ def _path(parts):
     return out or "(root)"
 
 
-def validate(value, schema, path=()):
+def validate(value, schema):
     """Returns a list of (dotted path, message); empty when the value is valid."""
+    return [e[:2] for e in _validate(value, schema, ())]
+
+
+def _validate(value, schema, path):
+    """Errors as (path, message) or (path, message, keyword) for the keywords unions weigh."""
     errors = []
     if schema is True or schema == {}:
         return errors
@@ -38,7 +67,7 @@ def validate(value, schema, path=()):
         if not any(_TYPES[x](value) for x in types):
             return [(_path(path), f"expected {' or '.join(types)}, got {type(value).__name__}")]
     if "const" in schema and value != schema["const"]:
-        errors.append((_path(path), f"expected {schema['const']!r}"))
+        errors.append((_path(path), f"expected {schema['const']!r}", "const"))
     if "enum" in schema and value not in schema["enum"]:
         errors.append((_path(path), f"expected one of {schema['enum']}"))
     if isinstance(value, str):
@@ -46,7 +75,7 @@ def validate(value, schema, path=()):
             errors.append((_path(path), f"shorter than {schema['minLength']}"))
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             errors.append((_path(path), f"longer than {schema['maxLength']}"))
-        if "pattern" in schema and not re.search(schema["pattern"], value):
+        if "pattern" in schema and not _matches(schema["pattern"], value):
             errors.append((_path(path), f"does not match {schema['pattern']}"))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
@@ -62,7 +91,7 @@ def validate(value, schema, path=()):
             errors.append((_path(path), f"needs at least {schema['minItems']} items"))
         if "items" in schema:
             for i, item in enumerate(value):
-                errors.extend(validate(item, schema["items"], path + (i,)))
+                errors.extend(_validate(item, schema["items"], path + (i,)))
     if isinstance(value, dict):
         props = schema.get("properties", {})
         for key in schema.get("required", []):
@@ -70,23 +99,29 @@ def validate(value, schema, path=()):
                 errors.append((_path(path + (key,)), "is required"))
         for key, item in value.items():
             if "propertyNames" in schema:
-                for _, msg in validate(key, schema["propertyNames"], ()):
+                for _, msg, *_ in _validate(key, schema["propertyNames"], ()):
                     errors.append((_path(path + (key,)), f"key {msg}"))
             if key in props:
-                errors.extend(validate(item, props[key], path + (key,)))
+                errors.extend(_validate(item, props[key], path + (key,)))
             elif "additionalProperties" in schema:
                 extra = schema["additionalProperties"]
                 if extra is False:
                     errors.append((_path(path + (key,)), "is not allowed (unknown key)"))
                 else:
-                    errors.extend(validate(item, extra, path + (key,)))
+                    errors.extend(_validate(item, extra, path + (key,)))
     if "anyOf" in schema:
-        branches = [validate(value, s, path) for s in schema["anyOf"]]
+        branches = [_validate(value, s, path) for s in schema["anyOf"]]
         if all(branches):
-            errors.extend(min(branches, key=len))
+            errors.extend(_closest(branches))
     if "oneOf" in schema:
-        branches = [validate(value, s, path) for s in schema["oneOf"]]
+        branches = [_validate(value, s, path) for s in schema["oneOf"]]
         passing = [b for b in branches if not b]
         if len(passing) != 1:
-            errors.extend(min(branches, key=len) if not passing else [(_path(path), "matches more than one choice")])
+            errors.extend(_closest(branches) if not passing else [(_path(path), "matches more than one choice")])
     return errors
+
+
+def _closest(branches):
+    """The branch the value was most likely meant for: the fewest failed discriminators (const),
+    then the fewest errors. A union tagged by `type` thus reports the wrong value, not the tag."""
+    return min(branches, key=lambda b: (sum(1 for e in b if len(e) > 2 and e[2] == "const"), len(b)))

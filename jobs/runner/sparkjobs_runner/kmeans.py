@@ -107,18 +107,13 @@ def run(spark, stage, log):
     )
     naming = config["naming"]
     enriched = assigned.join(source, id_col)
-    profile_rows = (
-        enriched.groupBy("cluster")
-        .agg(
-            F.count(F.lit(1)).alias("size"),
-            F.avg(naming["recency"]).alias("recency"),
-            F.avg(naming["frequency"]).alias("frequency"),
-            F.avg(naming["monetary"]).alias("monetary"),
-            F.avg(naming["tenure"]).alias("tenure"),
-        )
-        .collect()
-    )
-    centroids = [r.asDict() for r in profile_rows]
+    sizes_by_cluster = {r["cluster"]: r["count"] for r in assigned.groupBy("cluster").count().collect()}
+    position = {name: i for i, name in enumerate(config["features"])}
+    # Named in the space K-Means clustered in, so a centroid is judged against the whole customer base.
+    centroids = [
+        {"cluster": i, "size": sizes_by_cluster.get(i, 0), **{role: centre[position[column]] for role, column in naming.items()}}
+        for i, centre in enumerate(centres)
+    ]
     names = name_segments(centroids)
     names_df = spark.createDataFrame(sorted(names.items()), "cluster int, segment string")
 

@@ -24,27 +24,21 @@ def adjusted_rand_index(contingency):
 SEGMENTS = ("high-value", "loyal", "potential", "churning")
 
 
-def _zscores(values):
-    mean = sum(values) / len(values)
-    var = sum((v - mean) ** 2 for v in values) / len(values)
-    sd = var ** 0.5 or 1.0
-    return [(v - mean) / sd for v in values]
-
-
 def name_segments(centroids):
-    """Business names for clusters from their centroids in original units.
+    """Business names for clusters from their centroids.
 
-    centroids: list of dicts with cluster, recency, frequency, monetary, tenure, size.
-    Each name has a score per cluster (z-scores across clusters); the four names go to the
-    assignment of distinct clusters with the highest total score. With more than four clusters
-    the rest take the name they score best on, with a suffix (-2, -3, ...) by size.
+    centroids: list of dicts with cluster, size and recency, frequency, monetary, tenure given
+    in the space K-Means clustered in (log-transformed and standardised over all customers), so
+    a centroid's value says how far it lies from the typical customer in units of the customer
+    base's spread. Each name has a score per cluster; the four names go to the assignment of
+    distinct clusters with the highest total score. With more than four clusters the rest take
+    the name they score best on, with a suffix (-2, -3, ...) by size.
     """
     if not centroids:
         return {}
-    z = {key: _zscores([c[key] for c in centroids]) for key in ("recency", "frequency", "monetary", "tenure")}
     scores = []
-    for i in range(len(centroids)):
-        r, f, m, t = z["recency"][i], z["frequency"][i], z["monetary"][i], z["tenure"][i]
+    for c in centroids:
+        r, f, m, t = c["recency"], c["frequency"], c["monetary"], c["tenure"]
         scores.append({
             "high-value": 1.5 * m + 0.5 * f - 0.5 * r,
             "loyal": f + 0.5 * t - r - 0.5 * m,

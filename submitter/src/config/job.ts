@@ -59,7 +59,7 @@ export function checkJob(files: JobFiles): LoadedJob {
       } else {
         sql.set(stage.name, { file: shown, text });
         for (const ref of sqlParamRefs(text)) {
-          if (!(ref.name in definition.params)) {
+          if (!Object.hasOwn(definition.params, ref.name)) {
             problems.push({ file: shown, line: ref.line, path: `:${ref.name}`, message: `parameter :${ref.name} is not declared under params in ${file}` });
           }
         }
@@ -80,6 +80,9 @@ export function checkJob(files: JobFiles): LoadedJob {
             const spec = definition.params[kParam];
             if (!spec) problems.push({ file: shown, path: "k.param", message: `parameter "${kParam}" is not declared under params in ${file}` });
             else if (spec.type !== "int") problems.push({ file: shown, path: "k.param", message: `parameter "${kParam}" must have type int, not ${spec.type}` });
+          }
+          for (const [role, column] of Object.entries(config.naming)) {
+            if (!config.features.includes(column)) problems.push({ file: shown, path: `naming.${role}`, message: `"${column}" is not one of the features; segments are named from the clustered features` });
           }
           if (config.k.max < config.k.min) problems.push({ file: shown, path: "k.max", message: `k.max (${config.k.max}) is below k.min (${config.k.min})` });
           for (const v of Object.values(config.outputs)) views.add(v);
@@ -105,7 +108,7 @@ export function checkJob(files: JobFiles): LoadedJob {
     }
   }
   definition.checks.forEach((check, i) => {
-    if ("output" in check && !(check.output in definition.outputs)) at(["checks", i, "output"], `"${check.output}" is not one of the outputs`);
+    if ("output" in check && !Object.hasOwn(definition.outputs, check.output)) at(["checks", i, "output"], `"${check.output}" is not one of the outputs`);
   });
   for (const [name, spec] of Object.entries(definition.params)) {
     if (spec.type === "string" && spec.pattern !== undefined) {

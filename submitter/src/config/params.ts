@@ -19,7 +19,7 @@ export function parseParamArgs(pairs: string[]): Record<string, string> {
       throw new SparkjobsError("usage", `--param ${JSON.stringify(pair)} is not name=value`, { fix: "write it as --param name=value" });
     }
     const name = pair.slice(0, eq);
-    if (name in out) throw new SparkjobsError("usage", `--param ${name} is given twice`, { fix: "give each parameter once" });
+    if (Object.hasOwn(out, name)) throw new SparkjobsError("usage", `--param ${name} is given twice`, { fix: "give each parameter once" });
     out[name] = pair.slice(eq + 1);
   }
   return out;
@@ -77,13 +77,13 @@ export function resolveParams(job: JobDefinition, file: string, given: Record<st
   const problems: Problem[] = [];
   const values: Record<string, ParamValue> = {};
   for (const name of Object.keys(given)) {
-    if (!(name in job.params)) {
+    if (!Object.hasOwn(job.params, name)) {
       const known = Object.keys(job.params);
       problems.push({ path: name, message: `job ${job.name} has no parameter "${name}"${known.length ? ` (it has: ${known.join(", ")})` : ""}` });
     }
   }
   for (const [name, spec] of Object.entries(job.params)) {
-    const raw = given[name] ?? defaultOf(spec);
+    const raw = Object.hasOwn(given, name) ? given[name] : defaultOf(spec);
     if (raw === undefined) {
       problems.push({ path: name, message: `is required${spec.description ? ` (${spec.description})` : ""}: pass --param ${name}=...` });
       continue;

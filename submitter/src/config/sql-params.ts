@@ -20,10 +20,23 @@ export function sqlParamRefs(sql: string): SqlParamRef[] {
     } else if (c === "-" && next === "-") {
       while (i < sql.length && sql[i] !== "\n") i++;
     } else if (c === "/" && next === "*") {
-      const end = sql.indexOf("*/", i + 2);
-      const stop = end < 0 ? sql.length : end + 2;
-      for (let j = i; j < stop; j++) if (sql[j] === "\n") line++;
-      i = stop;
+      // Spark nests bracketed comments: /* a /* b */ still a comment */.
+      let depth = 0;
+      let j = i;
+      while (j < sql.length) {
+        if (sql[j] === "/" && sql[j + 1] === "*") {
+          depth++;
+          j += 2;
+        } else if (sql[j] === "*" && sql[j + 1] === "/") {
+          depth--;
+          j += 2;
+          if (depth === 0) break;
+        } else {
+          if (sql[j] === "\n") line++;
+          j++;
+        }
+      }
+      i = j;
     } else if (c === "'" || c === '"' || c === "`") {
       let j = i + 1;
       while (j < sql.length && sql[j] !== c) {

@@ -17,7 +17,7 @@ export function parseYaml(file: string, text: string): ParsedYaml {
   const doc: Document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const problems: Problem[] = [...doc.errors, ...doc.warnings].map((e) => ({
     file,
-    line: e.linePos?.[0]?.line,
+    line: lines.linePos(e.pos[0]).line,
     message: `YAML: ${e.message.split("\n")[0]}`,
   }));
   const lineOf = (path: readonly PropertyKey[]): number | undefined => {
@@ -28,9 +28,9 @@ export function parseYaml(file: string, text: string): ParsedYaml {
       if (isMap(node)) {
         const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
         if (!pair) break;
+        // A path ending at a map entry points at its key's line, even when the value is a block below.
         found = pair.key;
         node = pair.value;
-        if (node) found = node;
         if (!node) break;
       } else if (isSeq(node) && typeof key === "number") {
         node = node.items[key];

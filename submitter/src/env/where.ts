@@ -4,13 +4,21 @@
  * shell and the CLI can never disagree about the venv path.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The package root (the folder holding package.json), from dist/submitter/src/env/. */
-export const packageRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+/** The package root: the nearest folder above this file holding package.json (from dist/ or from source). */
+export const packageRoot: string = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+  return dir;
+})();
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "sparkjobs");

@@ -125,5 +125,7 @@ function sortKeys(value: unknown): unknown {
 export function newRunId(job: string, now: Date, random: () => number = Math.random): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   const suffix = Math.floor(random() * 0xffffff).toString(16).padStart(6, "0");
-  return `${job}-${stamp}-${suffix}`.slice(0, 64);
+  // The time and the random suffix always survive; a long job name is shortened instead.
+  const tail = `-${stamp}-${suffix}`;
+  return `${job.slice(0, 64 - tail.length)}${tail}`;
 }
