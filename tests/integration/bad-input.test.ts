@@ -66,7 +66,7 @@ describe("bad inputs (exit 4, before Spark)", () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "sparkjobs-bad-"));
     runRoot = join(dir, "root");
-    execFileSync(python(), [join(import.meta.dirname, "make_bad_inputs.py"), onlineRetail, dir]);
+    execFileSync(python(), [join(repo, "fixtures", "make_bad_inputs.py"), onlineRetail, dir]);
   });
 
   const runWith = (file: string) => cli(["run", "online-retail-segmentation", "--param", `data=${join(dir, file)}`, "--run-id", file.replace(/\W/g, "-")], { root: runRoot });
