@@ -59,6 +59,16 @@ export function ensureGenerated(): CliResult {
   return r;
 }
 
+/** The segmentation run on the shared data set; run once, reused by id by every test file. */
+export const SEG = { runId: "it-seg", args: ["run", "customer-segmentation", "--param", `source=${GEN.runId}`] };
+
+export function ensureSegmentation(): { result: CliResult; json: any } {
+  ensureGenerated();
+  const run = cliJson([...SEG.args, "--run-id", SEG.runId]);
+  if (run.result.code !== 0) throw new Error(`customer-segmentation failed (exit ${run.result.code}):\n${run.result.stderr.slice(-4000)}`);
+  return run;
+}
+
 /** Every row of every Parquet file of an output folder listed in a manifest entry. */
 export async function readOutput(output: { uri: string; files: { path: string }[] }): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
