@@ -83,18 +83,13 @@ def run(spark, stage, log):
     else:
         candidates = list(range(config["k"]["min"], config["k"]["max"] + 1))
     candidates = [k for k in candidates if k <= n]
-    # Choose k with one fit per candidate, then spend the restarts on the chosen k only.
     by_k = {}
     for k in candidates:
-        model, cost = _fit_best(vectors, k, config, 1 if len(candidates) > 1 else config["restarts"])
+        model, cost = _fit_best(vectors, k, config, config["restarts"])
         by_k[k] = (model, cost, evaluator.evaluate(model.transform(vectors)))
-        log(f"{stage['name']}: k={k} inertia={cost:.4f} silhouette={by_k[k][2]:.4f}")
+        log(f"{stage['name']}: k={k} best of {config['restarts']} fits: inertia={cost:.4f} silhouette={by_k[k][2]:.4f}")
     k = max(by_k, key=lambda kk: (by_k[kk][2], -kk))
     model, cost, silhouette = by_k[k]
-    if len(candidates) > 1 and config["restarts"] > 1:
-        model, cost = _fit_best(vectors, k, config, config["restarts"])
-        silhouette = evaluator.evaluate(model.transform(vectors))
-        log(f"{stage['name']}: chose k={k}; best of {config['restarts']} fits: inertia={cost:.4f} silhouette={silhouette:.4f}")
 
     centres = [c.tolist() for c in model.clusterCenters()]
     centre_df = spark.createDataFrame([(i, c) for i, c in enumerate(centres)], "cluster int, centre array<double>")
