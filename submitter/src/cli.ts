@@ -39,7 +39,10 @@ async function storageFor() {
   return new LocalStorage();
 }
 
+/** --json promises exactly one object on stdout: an error after it is reported on stderr only. */
+let jsonPrinted = false;
 function printJson(value: unknown) {
+  jsonPrinted = true;
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
@@ -170,7 +173,7 @@ export function buildProgram(): Command {
 
 function runJson(result: import("./run.js").RunResult) {
   const { manifest: _manifest, ...rest } = result;
-  return rest;
+  return { ...rest, status: result.checks.every((c) => c.passed) ? "succeeded" : "gate_failed" };
 }
 
 let cancelCurrent: (() => Promise<void>) | undefined;
@@ -200,7 +203,7 @@ async function runJob(job: string, opts: CommonOptions & { param: string[]; runI
 }
 
 async function main(argv: string[]): Promise<number> {
-  let json = argv.includes("--json");
+  const json = argv.includes("--json");
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: cancelling the run`);
     void (cancelCurrent?.() ?? Promise.resolve()).finally(() => process.exit(EXIT_CODES.interrupted));
@@ -217,8 +220,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const error = e instanceof SparkjobsError ? e : new SparkjobsError("internal", `unexpected error: ${(e as Error)?.stack ?? String(e)}`, { fix: "this is a bug in sparkjobs; please report it with the command you ran" });
     process.stderr.write(`${formatError(error)}\n`);
-    if (json) printJson({ status: "error", error: error.toJSON() });
-    json = false;
+    if (json && !jsonPrinted) printJson({ status: "error", error: error.toJSON() });
     return error.exitCode;
   }
 }

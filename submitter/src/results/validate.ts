@@ -52,12 +52,11 @@ function checkValues(rule: ColumnRule, values: ArrayLike<unknown>, rows: number,
 
 export async function validateOutput(storage: Storage, name: string, output: ManifestOutput): Promise<OutputReport> {
   const report: OutputReport = { name, uri: output.uri, rows: 0, missingFiles: [], problems: [] };
-  const schema = tableJsonSchema(tables[output.table as TableName]);
-  if (!(output.table in tables)) {
+  if (!Object.hasOwn(tables, output.table)) {
     report.problems.push({ path: output.table, message: `unknown table schema ${output.table}` });
     return report;
   }
-  const rules = columnRules(schema);
+  const rules = columnRules(tableJsonSchema(tables[output.table as TableName]));
   const counts = new Map<string, number>();
   for (const f of output.files) {
     const uri = joinUri(output.uri, f.path);
