@@ -271,11 +271,12 @@ describe("checkJob rejects", () => {
   });
 
   test("an MLlib configuration with an unknown key, reported in the configuration's file", () => {
-    const config = edit(KMEANS, "restarts: 5", "restart: 5");
+    const line = KMEANS.match(/^restarts: \d+$/m)![0];
+    const config = edit(KMEANS, line, line.replace("restarts", "restart"));
     const error = rejected(files(BASE, { mllib: { "kmeans.yaml": config } }));
     const p = problemAt(error, "restart");
     expect(p.file).toBe("jobs/mllib-configs/kmeans.yaml");
-    expect(p.line).toBe(lineOf(config, "restart: 5"));
+    expect(p.line).toBe(lineOf(config, line.replace("restarts", "restart")));
   });
 
   test("a k parameter that is not an int", () => {

@@ -4,6 +4,7 @@
  * hyparquet was chosen on measured numbers: docs/parquet-readers.md.
  */
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type SchemaElement } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
 
 export interface ParquetColumn {
   name: string;
@@ -102,6 +103,7 @@ export async function forEachRowGroup(
       columns,
       rowStart,
       rowEnd,
+      compressors, // snappy (Spark's default) is built in; gzip, zstd, brotli, lz4 for files from other writers
       onChunk: (data) => {
         // A row group's column may arrive in several pieces; keep only the requested range.
         const from = Math.max(rowStart, data.rowStart);
