@@ -136,7 +136,9 @@ export function buildProgram(): Command {
       const reports = await validateOutputs(storage, state.manifest);
       throwIfInvalid(state.manifest.runId, reports);
       const { readPlanChecks } = await import("./results/plan-checks.js");
-      const checks = evaluateChecks(await readPlanChecks(storage, resolve(opts.root), state.manifest), state.manifest);
+      const gates = await readPlanChecks(storage, resolve(opts.root), state.manifest);
+      if (gates === undefined) log(`the staged plan ${state.manifest.planSha256} of run ${run} is not under ${resolve(opts.root)}/stage/plans: its quality gates cannot be checked`);
+      const checks = evaluateChecks(gates ?? [], state.manifest);
       const summary = {
         runId: state.manifest.runId,
         job: state.manifest.job.name,

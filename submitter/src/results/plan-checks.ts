@@ -6,9 +6,10 @@ import { runPlan, type CheckSpec, type RunManifest } from "../../../schemas/src/
 import { joinUri } from "../plan/build.js";
 import type { Storage } from "../stage/storage.js";
 
-export async function readPlanChecks(storage: Storage, root: string, manifest: RunManifest): Promise<CheckSpec[]> {
+/** The run's gates, or undefined when its staged plan is gone (then no gate can be judged). */
+export async function readPlanChecks(storage: Storage, root: string, manifest: RunManifest): Promise<CheckSpec[] | undefined> {
   const text = await storage.readText(joinUri(root, "stage", "plans", `${manifest.planSha256}.json`));
-  if (text === undefined) return [];
+  if (text === undefined) return undefined;
   const parsed = runPlan.safeParse(JSON.parse(text));
-  return parsed.success ? parsed.data.checks : [];
+  return parsed.success ? parsed.data.checks : undefined;
 }
