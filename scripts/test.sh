@@ -1,17 +1,36 @@
 #!/usr/bin/env bash
 # All tests, in tiers: unit (TypeScript, milliseconds), runner (pytest with a real SparkSession),
 # integration (the real CLI, real spark-submit). Called by `npm test` after bootstrap.
+# Ends with one line counting every tier: "tests: N passed, N failed".
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 venv=$(node dist/submitter/src/env/where.js venv)
 export SPARKJOBS_VENV="$venv"
+reports=$(mktemp -d)
+trap 'rm -rf "$reports"' EXIT
 
 echo "== unit tests (vitest)"
-npx --no-install vitest run --project unit
+npx --no-install vitest run --project unit --reporter=default --reporter=json --outputFile.json="$reports/unit.json"
 
 echo "== runner tests (pytest, real SparkSession)"
-"$venv/bin/python" -m pytest -q tests/runner
+"$venv/bin/python" -m pytest -q tests/runner --junitxml="$reports/runner.xml"
 
 echo "== integration tests (vitest: real CLI, real Spark)"
-npx --no-install vitest run --project integration
+npx --no-install vitest run --project integration --reporter=default --reporter=json --outputFile.json="$reports/integration.json"
+
+node -e '
+const fs = require("node:fs");
+const [dir] = process.argv.slice(1);
+let passed = 0, failed = 0;
+for (const f of ["unit.json", "integration.json"]) {
+  const r = JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8"));
+  passed += r.numPassedTests; failed += r.numFailedTests;
+}
+const xml = fs.readFileSync(`${dir}/runner.xml`, "utf8");
+const suite = xml.match(/<testsuite [^>]*>/)[0];
+const attr = (n) => Number((suite.match(new RegExp(` ${n}="(\\d+)"`)) || [0, 0])[1]);
+const runnerFailed = attr("failures") + attr("errors");
+passed += attr("tests") - runnerFailed - attr("skipped"); failed += runnerFailed;
+console.log(`tests: ${passed} passed, ${failed} failed`);
+' "$reports"
