@@ -189,7 +189,7 @@ describe("usage errors", () => {
     const r = cli(["run", "segmentation"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatchInlineSnapshot(`
-      "error: no job named "segmentation" in /work/main/jobs
+      "error: no job named "segmentation" in jobs
         fix: use one of: customer-segmentation, generate, online-retail-segmentation (sparkjobs list)
       "
     `);

@@ -168,12 +168,18 @@ export function listJobs(jobsDir: string): string[] {
     .sort();
 }
 
+/** Paths inside the working directory are shown relative to it, others in full. */
+export function displayPath(p: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, p);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : p;
+}
+
 export function jobFile(jobsDir: string, name: string): string {
   const candidates = [join(jobsDir, `${name}.yaml`), join(jobsDir, `${name}.yml`)];
   const found = candidates.find((c) => existsSync(c));
   if (!found) {
     const known = listJobs(jobsDir);
-    throw new SparkjobsError("usage", `no job named "${name}" in ${jobsDir}`, {
+    throw new SparkjobsError("usage", `no job named "${name}" in ${displayPath(jobsDir)}`, {
       fix: known.length ? `use one of: ${known.join(", ")} (sparkjobs list)` : `create ${candidates[0]}`,
     });
   }
@@ -182,11 +188,7 @@ export function jobFile(jobsDir: string, name: string): string {
 
 export function readJobFiles(jobsDir: string, name: string, cwd = process.cwd()): JobFiles {
   const file = jobFile(jobsDir, name);
-  // Paths inside the working directory are shown relative to it, others in full.
-  const shown = (p: string) => {
-    const rel = relative(cwd, p);
-    return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : p;
-  };
+  const shown = (p: string) => displayPath(p, cwd);
   return {
     file: shown(file),
     text: readFileSync(file, "utf8"),
