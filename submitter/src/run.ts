@@ -36,7 +36,6 @@ export interface RunResult {
   runId: string;
   job: string;
   target: string;
-  status: "succeeded";
   /** True when the run id was already complete with the same plan and nothing ran again. */
   reused: boolean;
   planSha256: string;
@@ -150,7 +149,6 @@ async function finish(options: RunOptions, plan: RunPlan, manifest: RunManifest,
     runId: plan.runId,
     job: manifest.job.name,
     target: options.backend.target,
-    status: "succeeded",
     reused,
     planSha256: manifest.planSha256,
     outputs: Object.fromEntries(Object.entries(manifest.outputs).map(([k, v]) => [k, { uri: v.uri, rows: v.rows }])),

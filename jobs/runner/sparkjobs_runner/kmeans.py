@@ -99,6 +99,7 @@ def run(spark, stage, log):
         .join(F.broadcast(centre_df), "cluster")
         .withColumn("distance", F.sqrt(F.aggregate(F.zip_with("__v", "centre", lambda a, b: (a - b) * (a - b)), F.lit(0.0), lambda acc, x: acc + x)))
         .select(id_col, "cluster", "distance")
+        .cache()  # read three times below: sizes, the assignments output, the profiles
     )
     naming = config["naming"]
     enriched = assigned.join(source, id_col)

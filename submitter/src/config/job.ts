@@ -12,7 +12,7 @@ import {
 } from "../../../schemas/src/index.js";
 import { SparkjobsError, type Problem } from "../errors.js";
 import { sqlParamRefs } from "./sql-params.js";
-import { parseYaml, zodProblems } from "./yaml-file.js";
+import { dottedPath, parseYaml, zodProblems } from "./yaml-file.js";
 
 export interface JobFiles {
   /** Path of the definition, as shown in messages. */
@@ -44,7 +44,7 @@ export function checkJob(files: JobFiles): LoadedJob {
   const definition = result.data;
   const problems: Problem[] = [];
   const at = (path: (string | number)[], message: string) =>
-    problems.push({ file, line: parsed.lineOf(path), path: path.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".").replace(/\.\[/g, "["), message });
+    problems.push({ file, line: parsed.lineOf(path), path: dottedPath(path), message });
 
   const views = new Set(Object.keys(definition.inputs));
   const sql = new Map<string, { file: string; text: string }>();

@@ -15,13 +15,6 @@ import { openParquet, readFooter } from "../results/parquet.js";
 import { isRemote, type Storage } from "../stage/storage.js";
 import { runUri } from "./build.js";
 
-export interface ResolvedInput {
-  name: string;
-  uri: string;
-  table: string;
-  rows?: number;
-}
-
 function substitute(template: string, params: Record<string, ParamValue>): string {
   return template.replace(/\{([^}]*)\}/g, (_, name: string) => String(params[name]!.value));
 }
@@ -96,16 +89,12 @@ function parquetFiles(path: string): string[] {
 }
 
 /** Checks every local input's Parquet footers against its table schema. Remote inputs are checked by the runner. */
-export async function checkInputs(def: JobDefinition, uris: Record<string, string>, storage: Storage): Promise<ResolvedInput[]> {
+export async function checkInputs(def: JobDefinition, uris: Record<string, string>, storage: Storage): Promise<void> {
   const problems: Problem[] = [];
-  const resolved: ResolvedInput[] = [];
   for (const [name, uri] of Object.entries(uris)) {
     const table = def.inputs[name]!.schema;
     const local = isRemote(uri) ? undefined : storage.localPath(uri);
-    if (local === undefined) {
-      resolved.push({ name, uri, table });
-      continue;
-    }
+    if (local === undefined) continue;
     const files = parquetFiles(local);
     if (!files.length) {
       problems.push({ file: uri, path: `inputs.${name}`, message: existsSync(local) ? "holds no data files" : "does not exist" });
@@ -138,7 +127,6 @@ export async function checkInputs(def: JobDefinition, uris: Record<string, strin
       if (typeProblems) break; // one file's schema problems are enough to report
     }
     if (!typeProblems && rows === 0) problems.push({ file: uri, path: `inputs.${name}`, message: `has no rows (${files.length} file${files.length === 1 ? "" : "s"}, all empty)` });
-    resolved.push({ name, uri, table, rows });
   }
   if (problems.length) {
     throw new SparkjobsError("input", `inputs of job ${def.name} do not match their table schemas`, {
@@ -146,5 +134,4 @@ export async function checkInputs(def: JobDefinition, uris: Record<string, strin
       fix: "fix the input data or point the job at the right files; the expected columns are in schemas/json/tables/",
     });
   }
-  return resolved;
 }
