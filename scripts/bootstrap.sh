@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Installs whatever is missing for sparkjobs on this machine, then (unless --no-run) nothing else:
-# npm start calls the demo itself. Idempotent: a second run downloads nothing.
+# Installs whatever is missing for sparkjobs on this machine. Idempotent: a second run downloads
+# nothing. npm start and npm test call it; with --with-s3 (npm test passes it) it also installs
+# what s3:// data needs on a local or standalone Spark, and the S3 server the tests run.
 #   - npm packages (npm ci when package-lock.json changed since the last install)
 #   - the TypeScript build (when a source file is newer than the build stamp)
 #   - a Python virtual environment with the pinned pyspark, under ~/.cache/sparkjobs
 #   - a check for Java 17
+#   - with --with-s3: the S3A jars from Maven Central (scripts/pins.txt, checked by sha1) and
+#     MinIO built with go install from the Go module proxy, all under ~/.cache/sparkjobs
 set -euo pipefail
+with_s3=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-s3) with_s3=1 ;;
+    --no-run) ;; # kept for older callers: this script never runs a job
+    *) printf '[bootstrap] unknown option %s (known: --with-s3)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -50,3 +61,27 @@ if [ ! -x "$venv/bin/spark-submit" ] || [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 say "ready: Java $java_version, $("$venv/bin/python" -c 'import pyspark,sys; print("pyspark", pyspark.__version__, "python", sys.version.split()[0])')"
+
+[ "$with_s3" = 1 ] || exit 0
+
+# 5. S3A jars for s3:// and s3a:// on a local or standalone Spark (EMR brings its own).
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/sparkjobs
+mkdir -p "$cache/jars"
+grep -E '^jar ' scripts/pins.txt | while read -r _ name url sha1; do
+  [ -f "$cache/jars/$name" ] && continue
+  say "downloading $name"
+  curl -fsSL --retry 3 -o "$cache/jars/$name.part" "$url" || die "could not download $url"
+  echo "$sha1  $cache/jars/$name.part" | sha1sum -c --quiet - >&2 || die "$name does not match its sha1 in scripts/pins.txt"
+  mv "$cache/jars/$name.part" "$cache/jars/$name"
+done
+
+# 6. MinIO, the S3-compatible server the tests start on loopback.
+minio=$(node dist/submitter/src/env/where.js minio)
+if [ ! -x "$minio" ]; then
+  command -v go >/dev/null 2>&1 || die "Go was not found; the tests build MinIO with go install (apt-get install -y golang, or https://go.dev/dl)"
+  module=$(awk '$1 == "go" && $2 == "minio" { print $3 }' scripts/pins.txt)
+  say "building MinIO ($module) with go install; the first time takes about 5 minutes"
+  GOPATH="$cache/go" GOMODCACHE="$cache/go/pkg/mod" GOFLAGS=-modcacherw GOBIN=$(dirname "$minio") go install "$module" >&2 \
+    || die "go install $module failed"
+fi
+say "ready for S3: $(ls "$cache/jars" | grep -c '\.jar$') S3A jars, $("$minio" --version | head -1)"

@@ -10,6 +10,7 @@ import { jobDefinition, mllibConfig } from "./definition.js";
 import { runManifest } from "./manifest.js";
 import { runPlan } from "./plan.js";
 import { tables } from "./tables.js";
+import { transientCluster } from "./targets.js";
 
 export function tableJsonSchema(schema: z.ZodType): Record<string, unknown> {
   return z.toJSONSchema(schema, { target: "draft-2020-12" }) as Record<string, unknown>;
@@ -25,6 +26,7 @@ export function exportSchemas(): Record<string, string> {
   put("mllib-config.schema.json", mllibConfig, "input");
   put("run-plan.schema.json", runPlan);
   put("run-manifest.schema.json", runManifest);
+  put("transient-cluster.schema.json", transientCluster, "input");
   for (const [name, schema] of Object.entries(tables)) put(`tables/${name}.schema.json`, schema);
   return files;
 }

@@ -3,3 +3,4 @@ export * from "./tables.js";
 export * from "./definition.js";
 export * from "./plan.js";
 export * from "./manifest.js";
+export * from "./targets.js";

@@ -14,6 +14,19 @@ interface CommonOptions {
   json?: boolean;
 }
 
+interface TargetFlags {
+  target: string;
+  master?: string;
+  conf: string[];
+  clusterId?: string;
+  transientCluster?: string;
+  applicationId?: string;
+  executionRoleArn?: string;
+  logUri?: string;
+  logWait?: string;
+  region?: string;
+}
+
 const collect = (value: string, previous: string[]) => [...previous, value];
 const log = (message: string) => process.stderr.write(`[sparkjobs] ${message}\n`);
 
@@ -34,9 +47,62 @@ function withParams(cmd: Command): Command {
     .option("--run-id <id>", "run id (1-64 of A-Z a-z 0-9 . _ -); the same id with the same plan never runs twice");
 }
 
+function targetFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--target <name>", "where Spark runs").choices(["local", "standalone", "emr", "emr-serverless"]).env("SPARKJOBS_TARGET").default("local"))
+    .addOption(new Option("--master <url>", "Spark master: local[N] (local), spark://host:port (standalone)").env("SPARKJOBS_MASTER"))
+    .addOption(new Option("-c, --conf <key=value>", "Spark setting for this target (repeatable); the job's own sparkConf wins").argParser(collect).default([] as string[], "none"))
+    .addOption(new Option("--cluster-id <id>", "emr: the cluster to add the step to (j-...)").env("SPARKJOBS_EMR_CLUSTER_ID"))
+    .addOption(new Option("--transient-cluster <file>", "emr: start a cluster for this run from a YAML definition; it ends with the run"))
+    .addOption(new Option("--application-id <id>", "emr-serverless: the application").env("SPARKJOBS_EMR_SERVERLESS_APPLICATION_ID"))
+    .addOption(new Option("--execution-role-arn <arn>", "emr (runtime role) and emr-serverless (job role)").env("SPARKJOBS_EXECUTION_ROLE_ARN"))
+    .addOption(new Option("--log-uri <uri>", "emr-serverless: s3:// prefix for driver logs").env("SPARKJOBS_LOG_URI"))
+    .addOption(new Option("--log-wait <seconds>", "emr, emr-serverless: how long to wait for logs to reach S3 after a failure").env("SPARKJOBS_LOG_WAIT"))
+    .addOption(new Option("--region <region>", "AWS region (default: AWS_REGION)"));
+}
+
+/** Local roots become absolute paths (Spark runs elsewhere); s3:// roots are kept as given. */
+function resolveRoot(root: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(root) && !root.startsWith("file:") ? root.replace(/\/+$/, "") : resolve(root);
+}
+
+let storage: import("./stage/storage.js").Storage | undefined;
 async function storageFor() {
-  const { LocalStorage } = await import("./stage/storage.js");
-  return new LocalStorage();
+  if (storage) return storage;
+  const { LocalStorage, RoutedStorage } = await import("./stage/storage.js");
+  const { S3Storage, s3ClientFromEnv } = await import("./stage/s3.js");
+  const { awsClientConfig } = await import("./aws/config.js");
+  const endpoint = awsClientConfig("S3").endpoint;
+  storage = new RoutedStorage(new LocalStorage(), () => new S3Storage(s3ClientFromEnv(), endpoint ? { endpoint } : {}));
+  return storage;
+}
+
+async function backendFrom(opts: TargetFlags & { root: string }) {
+  const { backendFor } = await import("./backends/targets.js");
+  const { parseConfArgs } = await import("./config/params.js");
+  let logWaitSeconds: number | undefined;
+  if (opts.logWait !== undefined) {
+    logWaitSeconds = Number(opts.logWait);
+    if (!Number.isFinite(logWaitSeconds) || logWaitSeconds < 0) throw new SparkjobsError("usage", `--log-wait ${opts.logWait} is not a number of seconds`);
+  }
+  return backendFor(
+    {
+      target: opts.target,
+      root: opts.root,
+      conf: parseConfArgs(opts.conf),
+      ...(opts.master ? { master: opts.master } : {}),
+      ...(opts.clusterId ? { clusterId: opts.clusterId } : {}),
+      ...(opts.transientCluster ? { transientCluster: opts.transientCluster } : {}),
+      ...(opts.applicationId ? { applicationId: opts.applicationId } : {}),
+      ...(opts.executionRoleArn ? { executionRoleArn: opts.executionRoleArn } : {}),
+      ...(opts.logUri ? { logUri: opts.logUri } : {}),
+      ...(logWaitSeconds !== undefined ? { logWaitSeconds } : {}),
+      ...(opts.region ? { region: opts.region } : {}),
+      onLog: (line) => process.stderr.write(`${line}\n`),
+      log,
+    },
+    await storageFor(),
+  );
 }
 
 /** --json promises exactly one object on stdout: an error after it is reported on stderr only. */
@@ -56,7 +122,7 @@ async function printRunSummary(result: import("./run.js").RunResult) {
   if (profiles) {
     const { readSmallTable } = await import("./results/parquet.js");
     const rows: Record<string, unknown>[] = [];
-    for (const f of profiles[1].files) rows.push(...(await readSmallTable(join(profiles[1].uri, f.path))));
+    for (const f of profiles[1].files) rows.push(...(await readSmallTable(await storageFor(), `${profiles[1].uri}/${f.path}`)));
     const seg = Object.values(result.metrics).find((m): m is Record<string, unknown> => typeof m === "object" && m !== null && "silhouette" in m);
     out.push("");
     out.push(`segments${seg ? ` (k=${seg.k}, silhouette ${Number(seg.silhouette).toFixed(3)}${typeof seg.ari === "number" ? `, adjusted Rand index vs planted ${seg.ari.toFixed(3)}` : ""})` : ""}:`);
@@ -87,25 +153,50 @@ export function buildProgram(): Command {
     process.stdout.write(`${textTable(["job", "params", "outputs"], jobs.map((j) => [j.name, Object.keys(j.params).join(", "), j.outputs.join(", ")]))}\n`);
   });
 
-  withParams(common(program.command("plan <job>").description("print the RunPlan (JSON) a run would execute; nothing runs"), false)).action(
-    async (job: string, opts: CommonOptions & { param: string[]; runId?: string }) => {
+  targetFlags(withParams(common(program.command("plan <job>").description("print the RunPlan (JSON) a run would execute; nothing runs"), false))).action(
+    async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string }) => {
       const { parseParamArgs } = await import("./config/params.js");
       const { prepareRun } = await import("./run.js");
       const { planText } = await import("./plan/build.js");
-      const { LocalBackend } = await import("./backends/local.js");
-      const root = resolve(opts.root);
+      const root = resolveRoot(opts.root);
+      const backend = await backendFrom({ ...opts, root });
       const { plan } = await prepareRun({
         jobsDir: opts.jobsDir, job, params: parseParamArgs(opts.param), root, storage: await storageFor(),
-        engineConf: new LocalBackend({ root }).sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}),
+        engineConf: backend.sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}),
       });
       process.stdout.write(planText(plan));
     },
   );
 
-  withParams(common(program.command("run <job>").description("run a job, wait, validate its outputs and check its gates")))
+  targetFlags(withParams(common(program.command("stage <job>").description("stage the runner and the plan, and print what an orchestrator submits (EMR step, EMR Serverless job driver); nothing runs"), false))).action(
+    async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string }) => {
+      const { parseParamArgs } = await import("./config/params.js");
+      const { stageOnly } = await import("./run.js");
+      const { emrStep } = await import("./backends/emr.js");
+      const { jobRunRequest } = await import("./backends/emr-serverless.js");
+      const root = resolveRoot(opts.root);
+      const backend = await backendFrom({ ...opts, root });
+      const { plan, staged } = await stageOnly({
+        jobsDir: opts.jobsDir, job, params: parseParamArgs(opts.param), root, storage: await storageFor(),
+        engineConf: backend.sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}),
+      });
+      const serverless = jobRunRequest(plan, staged, { applicationId: opts.applicationId ?? "", executionRoleArn: opts.executionRoleArn ?? "", ...(opts.logUri ? { logUri: opts.logUri } : {}) });
+      printJson({
+        runId: plan.runId,
+        runUri: plan.runUri,
+        planUri: staged.planUri,
+        planSha256: staged.planSha256,
+        uploaded: staged.uploaded,
+        emrStep: emrStep(plan, staged),
+        jobDriver: serverless.jobDriver,
+        configurationOverrides: serverless.configurationOverrides ?? {},
+      });
+    },
+  );
+
+  targetFlags(withParams(common(program.command("run <job>").description("run a job, wait, validate its outputs and check its gates"))))
     .option("--timeout <seconds>", "give up (and cancel) after this long", "3600")
-    .option("--master <url>", "Spark master for the local target", "local[*]")
-    .action(async (job: string, opts: CommonOptions & { param: string[]; runId?: string; timeout: string; master: string }) => {
+    .action(async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; timeout: string }) => {
       const result = await runJob(job, opts);
       if (opts.json) printJson(runJson(result));
       else await printRunSummary(result);
@@ -126,7 +217,8 @@ export function buildProgram(): Command {
       const { runUri } = await import("./plan/build.js");
       const { throwIfInvalid } = await import("./run.js");
       const storage = await storageFor();
-      const uri = run.includes("/") ? resolve(run) : runUri(resolve(opts.root), run);
+      const root = resolveRoot(opts.root);
+      const uri = run.includes("/") ? resolveRoot(run) : runUri(root, run);
       const state = await readManifest(storage, uri);
       if (!state.complete) {
         throw new SparkjobsError("incomplete", `run ${run} is incomplete: ${state.reason}`, {
@@ -136,8 +228,8 @@ export function buildProgram(): Command {
       const reports = await validateOutputs(storage, state.manifest);
       throwIfInvalid(state.manifest.runId, reports);
       const { readPlanChecks } = await import("./results/plan-checks.js");
-      const gates = await readPlanChecks(storage, resolve(opts.root), state.manifest);
-      if (gates === undefined) log(`the staged plan ${state.manifest.planSha256} of run ${run} is not under ${resolve(opts.root)}/stage/plans: its quality gates cannot be checked`);
+      const gates = await readPlanChecks(storage, root, state.manifest);
+      if (gates === undefined) log(`the staged plan ${state.manifest.planSha256} of run ${run} is not under ${root}/stage/plans: its quality gates cannot be checked`);
       const checks = evaluateChecks(gates ?? [], state.manifest);
       const summary = {
         runId: state.manifest.runId,
@@ -160,7 +252,7 @@ export function buildProgram(): Command {
     .option("--customers <n>", "customers to generate", "10000")
     .option("--seed <n>", "generator seed", "42")
     .action(async (opts: CommonOptions & { customers: string; seed: string }) => {
-      const base = { ...opts, timeout: "3600", master: "local[*]" };
+      const base = { ...opts, timeout: "3600", target: "local", conf: [] as string[] };
       const genId = `demo-generate-c${opts.customers}-s${opts.seed}`.replace(/[^A-Za-z0-9._-]/g, "_");
       log(`step 1/2: generate ${opts.customers} customers (run ${genId}; reused when already complete)`);
       await runJob("generate", { ...base, param: [`customers=${opts.customers}`, `seed=${opts.seed}`], runId: genId });
@@ -180,14 +272,13 @@ function runJson(result: import("./run.js").RunResult) {
 
 let cancelCurrent: (() => Promise<void>) | undefined;
 
-async function runJob(job: string, opts: CommonOptions & { param: string[]; runId?: string; timeout: string; master: string }) {
+async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; timeout: string }) {
   const { parseParamArgs } = await import("./config/params.js");
   const { executeRun } = await import("./run.js");
-  const { LocalBackend } = await import("./backends/local.js");
   const timeout = Number(opts.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new SparkjobsError("usage", `--timeout ${opts.timeout} is not a positive number of seconds`);
-  const root = resolve(opts.root);
-  const backend = new LocalBackend({ root, master: opts.master, onLog: (line) => process.stderr.write(`${line}\n`) });
+  const root = resolveRoot(opts.root);
+  const backend = await backendFrom({ ...opts, root });
   return executeRun({
     jobsDir: opts.jobsDir,
     job,
@@ -204,7 +295,18 @@ async function runJob(job: string, opts: CommonOptions & { param: string[]; runI
   });
 }
 
+/** The AWS SDK warns on every start that its releases after January 2027 need Node 22; the pinned ones do not. */
+function quietSdkNodeWarning() {
+  const listeners = process.listeners("warning");
+  process.removeAllListeners("warning");
+  process.on("warning", (w) => {
+    if (w.name === "NodeVersionSupportWarning" || w.message.startsWith("NodeVersionSupportWarning")) return;
+    for (const l of listeners) l(w);
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
+  quietSdkNodeWarning();
   const json = argv.includes("--json");
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: cancelling the run`);

@@ -18,6 +18,10 @@ export const EXIT_CODES = {
   environment: 9,
   timeout: 10,
   conflict: 11,
+  /** A service (S3, EMR, EMR Serverless) could not be reached or kept refusing after retries: worth retrying later. */
+  unreachable: 12,
+  /** A service refused the credentials or the permission: retrying will not help. */
+  access: 13,
   interrupted: 130,
 } as const;
 export type ErrorKind = Exclude<keyof typeof EXIT_CODES, "ok">;

@@ -13,7 +13,7 @@ import { checkInputs, resolveInputs } from "./plan/inputs.js";
 import { evaluateChecks, type CheckResult } from "./results/checks.js";
 import { readManifest } from "./results/manifest.js";
 import { validateOutputs, type OutputReport } from "./results/validate.js";
-import { buildRunnerBundle, stageRun } from "./stage/stage.js";
+import { buildRunnerBundle, stageRun, type Staged } from "./stage/stage.js";
 import type { Storage } from "./stage/storage.js";
 import { poll, type Clock } from "./wait/poll.js";
 
@@ -43,7 +43,8 @@ export interface RunResult {
   metrics: Record<string, unknown>;
   checks: CheckResult[];
   durationMs: number;
-  uploaded: number;
+  /** What staging wrote (nothing of the code when its hash was already staged). */
+  uploaded: string[];
   manifest: RunManifest;
 }
 
@@ -71,6 +72,13 @@ export async function prepareRun(options: Omit<RunOptions, "backend" | "timeoutM
   return { job, plan };
 }
 
+/** Prepares and stages a run without submitting it (the `stage` command, for orchestrators that submit themselves). */
+export async function stageOnly(options: Parameters<typeof prepareRun>[0]): Promise<{ plan: RunPlan; staged: Staged }> {
+  const { plan } = await prepareRun(options);
+  const staged = await stageRun(options.storage, options.root, plan, buildRunnerBundle());
+  return { plan, staged };
+}
+
 const RUNNER_EXIT_KIND: Record<number, ErrorKind> = { 3: "definition", 4: "input", 5: "runFailed", 6: "output" };
 
 function failureError(status: RunStatus, submission: Submission, tail: string): SparkjobsError {
@@ -78,15 +86,16 @@ function failureError(status: RunStatus, submission: Submission, tail: string): 
     return new SparkjobsError("interrupted", `run ${submission.runId} was cancelled (${status.engineState})`, { fix: `rerun with --run-id ${submission.runId} to finish it` });
   }
   const f = status.failure;
+  const engineLog = status.logTail ? [{ message: status.logTail }] : [];
   if (f) {
     return new SparkjobsError(RUNNER_EXIT_KIND[f.exitCode] ?? "runFailed", `run ${submission.runId} failed: ${f.message}`, {
-      problems: f.where ? [{ file: f.where, message: f.message }] : [],
+      problems: [...(f.where ? [{ file: f.where, message: f.message }] : []), ...engineLog],
       fix: f.fix ?? `see the driver log: ${submission.logLocation}`,
     });
   }
   return new SparkjobsError("runFailed", `run ${submission.runId} failed (${status.engineState}): ${status.reason ?? "no reason given"}`, {
-    problems: tail ? [{ message: `last lines of the driver log:\n${tail}` }] : [],
-    fix: `see the driver log: ${submission.logLocation}`,
+    problems: engineLog.length ? engineLog : tail ? [{ message: `last lines of the driver log:\n${tail}` }] : [],
+    fix: `see the logs: ${submission.logLocation}`,
   });
 }
 
@@ -105,12 +114,13 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       });
     }
     options.log(`run ${plan.runId} is already complete with the same plan; not running it again`);
-    return finish(options, plan, existing.manifest, true, 0, started);
+    return finish(options, plan, existing.manifest, true, [], started);
   }
 
   const bundle = buildRunnerBundle();
   const staged = await stageRun(options.storage, options.root, plan, bundle);
-  options.log(`staged plan ${staged.planUri} (${staged.uploaded} file${staged.uploaded === 1 ? "" : "s"} uploaded)`);
+  const n = staged.uploaded.length;
+  options.log(`staged plan ${staged.planUri} (${n} file${n === 1 ? "" : "s"} uploaded${staged.uploaded.some((u) => u !== staged.planUri) ? ", runner code included" : ""})`);
   const submission = await options.backend.submit(plan, staged);
   options.onSubmitted?.(submission);
   options.log(`submitted run ${plan.runId} to ${options.backend.target} (${submission.engineId}); logs: ${submission.logLocation}`);
@@ -142,7 +152,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   return finish(options, plan, state.manifest, false, staged.uploaded, started);
 }
 
-async function finish(options: RunOptions, plan: RunPlan, manifest: RunManifest, reused: boolean, uploaded: number, started: number): Promise<RunResult> {
+async function finish(options: RunOptions, plan: RunPlan, manifest: RunManifest, reused: boolean, uploaded: string[], started: number): Promise<RunResult> {
   throwIfInvalid(plan.runId, await validateOutputs(options.storage, manifest));
   const checks = evaluateChecks(plan.checks, manifest);
   return {

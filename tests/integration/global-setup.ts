@@ -1,14 +1,20 @@
 /**
- * Integration tests need the built CLI and the pinned Spark. When either is missing they fail
- * here, loudly, and never skip: a green run always means Spark ran.
+ * Integration tests need the built CLI, the pinned Spark and the S3 server (MinIO). When any is
+ * missing they fail here, loudly, and never skip: a green run always means Spark and S3 ran.
+ * One MinIO serves the whole run, on a free loopback port with its own data folder.
  */
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
+import { startMinio } from "../servers/minio.js";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 
-export default function setup(project: TestProject) {
+export const TEST_BUCKET = "sparkjobs-it";
+
+export default async function setup(project: TestProject) {
   const repo = join(import.meta.dirname, "..", "..");
   const cli = join(repo, "dist", "submitter", "src", "cli.js");
   if (!existsSync(cli)) throw new Error(`integration tests need the built CLI at ${cli}: run npm test (it builds first)`);
@@ -18,9 +24,14 @@ export default function setup(project: TestProject) {
   }
   execFileSync("java", ["-version"], { stdio: "ignore" });
   const root = mkdtempSync(join(tmpdir(), "sparkjobs-it-"));
+  const s3 = await startMinio();
+  await s3ClientFromEnv({ ...process.env, ...s3.env }).send(new CreateBucketCommand({ Bucket: TEST_BUCKET }));
   project.provide("root", root);
   project.provide("venv", venv);
-  return () => {
+  project.provide("s3Env", s3.env);
+  project.provide("s3Bucket", TEST_BUCKET);
+  return async () => {
+    await s3.stop();
     if (!process.env.SPARKJOBS_KEEP_TEST_DATA) rmSync(root, { recursive: true, force: true });
   };
 }
@@ -29,5 +40,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     root: string;
     venv: string;
+    /** Environment that points the CLI and the SDK at the S3 server (endpoint, credentials, region). */
+    s3Env: Record<string, string>;
+    s3Bucket: string;
   }
 }

@@ -5,6 +5,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { readSmallTable } from "../../submitter/src/results/parquet.js";
+import { LocalStorage, RoutedStorage, type Storage } from "../../submitter/src/stage/storage.js";
+import { S3Storage, s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 
 export const repo = join(import.meta.dirname, "..", "..");
 export const cliPath = join(repo, "dist", "submitter", "src", "cli.js");
@@ -69,10 +71,15 @@ export function ensureSegmentation(): { result: CliResult; json: any } {
   return run;
 }
 
+/** Storage for local paths, and for s3:// on the S3 server whose environment is given. */
+export function storageFor(s3Env: Record<string, string> = {}): Storage {
+  return new RoutedStorage(new LocalStorage(), () => new S3Storage(s3ClientFromEnv({ ...process.env, ...s3Env })));
+}
+
 /** Every row of every Parquet file of an output folder listed in a manifest entry. */
-export async function readOutput(output: { uri: string; files: { path: string }[] }): Promise<Record<string, unknown>[]> {
+export async function readOutput(output: { uri: string; files: { path: string }[] }, storage: Storage = storageFor()): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
-  for (const f of output.files) rows.push(...(await readSmallTable(join(output.uri, f.path), 2_000_000)));
+  for (const f of output.files) rows.push(...(await readSmallTable(storage, `${output.uri}/${f.path}`, 2_000_000)));
   return rows;
 }
 

@@ -11,19 +11,14 @@ def _fs_and_path(spark, uri):
 
 
 def read_text(spark, uri):
+    """The exact text of a file (the plan's hash is taken over these bytes)."""
     if "://" not in uri and os.path.exists(uri):
-        with open(uri, "r", encoding="utf-8") as f:
+        with open(uri, "r", encoding="utf-8", newline="") as f:
             return f.read()
     fs, path = _fs_and_path(spark, uri)
     stream = fs.open(path)
     try:
-        reader = spark._jvm.java.io.BufferedReader(spark._jvm.java.io.InputStreamReader(stream, "UTF-8"))
-        lines = []
-        line = reader.readLine()
-        while line is not None:
-            lines.append(line)
-            line = reader.readLine()
-        return "\n".join(lines)
+        return bytes(spark._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
     finally:
         stream.close()
 

@@ -23,6 +23,8 @@ export interface RunStatus {
   failure?: RunnerFailure;
   /** Free-text reason from the engine when there is no runner failure. */
   reason?: string;
+  /** Log lines worth showing with a failure (e.g. the tail of an EMR step's stderr), with where they come from. */
+  logTail?: string;
 }
 
 export interface Submission {

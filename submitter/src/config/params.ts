@@ -11,18 +11,31 @@ export interface ResolvedParams {
 }
 
 /** Splits "name=value" pairs; the value may itself contain "=". */
-export function parseParamArgs(pairs: string[]): Record<string, string> {
+function parsePairs(pairs: string[], flag: string, noun: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
     if (eq <= 0) {
-      throw new SparkjobsError("usage", `--param ${JSON.stringify(pair)} is not name=value`, { fix: "write it as --param name=value" });
+      throw new SparkjobsError("usage", `${flag} ${JSON.stringify(pair)} is not name=value`, { fix: `write it as ${flag} name=value` });
     }
     const name = pair.slice(0, eq);
-    if (Object.hasOwn(out, name)) throw new SparkjobsError("usage", `--param ${name} is given twice`, { fix: "give each parameter once" });
+    if (Object.hasOwn(out, name)) throw new SparkjobsError("usage", `${flag} ${name} is given twice`, { fix: `give each ${noun} once` });
     out[name] = pair.slice(eq + 1);
   }
   return out;
+}
+
+export function parseParamArgs(pairs: string[]): Record<string, string> {
+  return parsePairs(pairs, "--param", "parameter");
+}
+
+/** --conf key=value pairs: Spark settings, which all start with "spark.". */
+export function parseConfArgs(pairs: string[]): Record<string, string> {
+  const conf = parsePairs(pairs, "--conf", "setting");
+  for (const key of Object.keys(conf)) {
+    if (!key.startsWith("spark.")) throw new SparkjobsError("usage", `--conf ${key} is not a Spark setting`, { fix: "Spark settings start with spark. (e.g. --conf spark.executor.memory=4g)" });
+  }
+  return conf;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

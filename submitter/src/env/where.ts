@@ -43,6 +43,40 @@ export function pythonPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(venvDir(env), "bin", "python");
 }
 
+export interface Pin {
+  kind: "jar" | "go";
+  name: string;
+  source: string;
+  sha1: string;
+}
+
+/** The pinned downloads of scripts/pins.txt (hadoop-aws jars, the MinIO test server). */
+export function pins(): Pin[] {
+  return readFileSync(join(packageRoot, "scripts", "pins.txt"), "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => {
+      const [kind, name, source, sha1] = l.split(/\s+/);
+      return { kind: kind as Pin["kind"], name: name!, source: source!, sha1: sha1! };
+    });
+}
+
+/** The S3A jars (hadoop-aws and the AWS SDK bundle) that spark-submit needs for s3:// and s3a:// URIs. */
+export function s3aJars(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.SPARKJOBS_S3A_JARS) return env.SPARKJOBS_S3A_JARS.split(",").filter(Boolean);
+  return pins()
+    .filter((p) => p.kind === "jar")
+    .map((p) => join(cacheDir(env), "jars", p.name));
+}
+
+export function minioPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SPARKJOBS_MINIO) return env.SPARKJOBS_MINIO;
+  const pin = pins().find((p) => p.kind === "go" && p.name === "minio")!;
+  const version = pin.source.split("@")[1]!;
+  return join(cacheDir(env), "go", `minio-${version}`, "bin", "minio");
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const what = process.argv[2];
   const answers: Record<string, () => string> = {
@@ -50,6 +84,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     "spark-submit": () => sparkSubmitPath(),
     python: () => pythonPath(),
     root: () => packageRoot,
+    "s3a-jars": () => s3aJars().join("\n"),
+    minio: () => minioPath(),
   };
   const answer = what ? answers[what] : undefined;
   if (!answer) {

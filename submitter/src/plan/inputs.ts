@@ -4,14 +4,13 @@
  * the table's columns with the right types and at least one row. IO lives here; the rules are
  * the shared column rules.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { tables, type JobDefinition, type ParamValue, type TableName } from "../../../schemas/src/index.js";
 import { tableJsonSchema } from "../../../schemas/src/export.js";
 import { SparkjobsError, type Problem } from "../errors.js";
 import { columnRules, typeAccepted } from "../results/columns.js";
 import { readManifest } from "../results/manifest.js";
-import { openParquet, readFooter } from "../results/parquet.js";
+import { readFooter } from "../results/parquet.js";
 import { isRemote, type Storage } from "../stage/storage.js";
 import { runUri } from "./build.js";
 
@@ -72,42 +71,28 @@ function upstreamJob(def: JobDefinition): string {
   return "<job>";
 }
 
-function parquetFiles(path: string): string[] {
-  if (!existsSync(path)) return [];
-  if (statSync(path).isFile()) return [path];
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (entry.name.startsWith("_") || entry.name.startsWith(".")) continue;
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else out.push(full);
-    }
-  };
-  walk(path);
-  return out;
-}
-
-/** Checks every local input's Parquet footers against its table schema. Remote inputs are checked by the runner. */
+/**
+ * Checks every input's Parquet footers against its table schema, wherever it is stored (local or
+ * S3: only footers are read), so bad input fails here and not after a cluster has started.
+ */
 export async function checkInputs(def: JobDefinition, uris: Record<string, string>, storage: Storage): Promise<void> {
   const problems: Problem[] = [];
   for (const [name, uri] of Object.entries(uris)) {
     const table = def.inputs[name]!.schema;
-    const local = isRemote(uri) ? undefined : storage.localPath(uri);
-    if (local === undefined) continue;
-    const files = parquetFiles(local);
+    const files = await storage.listFiles(uri);
     if (!files.length) {
-      problems.push({ file: uri, path: `inputs.${name}`, message: existsSync(local) ? "holds no data files" : "does not exist" });
+      problems.push({ file: uri, path: `inputs.${name}`, message: (await storage.list(uri)).length ? "holds no data files" : "does not exist" });
       continue;
     }
     const rules = columnRules(tableJsonSchema(tables[table as TableName]));
     let rows = 0;
     let typeProblems = 0;
-    for (const f of files) {
+    for (const { uri: f } of files) {
       let footer;
       try {
-        footer = await readFooter(await openParquet(f));
+        footer = await readFooter(await storage.open(f));
       } catch (e) {
+        if (e instanceof SparkjobsError) throw e;
         problems.push({ file: f, path: `inputs.${name}`, message: `is not a readable Parquet file (${(e as Error).message})` });
         typeProblems++;
         continue;

@@ -3,8 +3,9 @@
  * one row group at a time so memory stays bounded by the largest row group, not the file.
  * hyparquet was chosen on measured numbers: docs/parquet-readers.md.
  */
-import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type SchemaElement } from "hyparquet";
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type SchemaElement } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
+import type { Storage } from "../stage/storage.js";
 
 export interface ParquetColumn {
   name: string;
@@ -53,10 +54,6 @@ export function sparkTypeOf(el: SchemaElement): string {
     default:
       return el.num_children ? "struct" : "unknown";
   }
-}
-
-export async function openParquet(path: string): Promise<AsyncBuffer> {
-  return asyncBufferFromFile(path);
 }
 
 /** Schema and row count from the footer only (a few kilobytes read, whatever the file size). */
@@ -121,10 +118,10 @@ export async function forEachRowGroup(
 }
 
 /** All rows of a small file as objects (summary tables, profiles); never for large outputs. */
-export async function readSmallTable(path: string, limit = 100_000): Promise<Record<string, unknown>[]> {
-  const file = await openParquet(path);
+export async function readSmallTable(storage: Storage, uri: string, limit = 100_000): Promise<Record<string, unknown>[]> {
+  const file = await storage.open(uri);
   const footer = await readFooter(file);
-  if (footer.rows > limit) throw new Error(`${path} has ${footer.rows} rows; readSmallTable reads at most ${limit}`);
+  if (footer.rows > limit) throw new Error(`${uri} has ${footer.rows} rows; readSmallTable reads at most ${limit}`);
   const rows: Record<string, unknown>[] = [];
   await forEachRowGroup(file, footer, footer.columns.map((c) => c.name), (chunk, n) => {
     for (let r = 0; r < n; r++) {

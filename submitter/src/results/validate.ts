@@ -10,7 +10,7 @@ import type { Problem } from "../errors.js";
 import { joinUri } from "../plan/build.js";
 import type { Storage } from "../stage/storage.js";
 import { columnRules, typeAccepted, type ColumnRule } from "./columns.js";
-import { forEachRowGroup, openParquet, readFooter } from "./parquet.js";
+import { forEachRowGroup, readFooter } from "./parquet.js";
 
 export interface OutputReport {
   name: string;
@@ -66,9 +66,7 @@ export async function validateOutput(storage: Storage, name: string, output: Man
   if (report.missingFiles.length) return report;
   for (const f of output.files) {
     const uri = joinUri(output.uri, f.path);
-    const path = storage.localPath(uri);
-    if (path === undefined) throw new Error(`reading ${uri} needs a local path`);
-    const file = await openParquet(path);
+    const file = await storage.open(uri);
     const footer = await readFooter(file);
     const actual = new Map(footer.columns.map((c) => [c.name, c]));
     for (const rule of rules) {

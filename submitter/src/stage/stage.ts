@@ -42,17 +42,17 @@ export interface Staged {
   planSha256: string;
   runnerUri: string;
   pyFilesUri: string;
-  /** Files actually written (0 when everything was already there). */
-  uploaded: number;
+  /** URIs actually written: the code only when its hash is new, the plan only when the plan is new. */
+  uploaded: string[];
 }
 
 export async function stageRun(storage: Storage, root: string, plan: RunPlan, bundle: RunnerBundle): Promise<Staged> {
-  let uploaded = 0;
+  const uploaded: string[] = [];
   const putOnce = async (uri: string, body: Buffer | string) => {
     const size = await storage.size(uri);
     if (size === Buffer.byteLength(body)) return;
     await storage.put(uri, body);
-    uploaded++;
+    uploaded.push(uri);
   };
   const codeDir = joinUri(root, "stage", "code", bundle.hash);
   const runnerUri = joinUri(codeDir, "runner.py");

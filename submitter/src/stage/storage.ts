@@ -1,36 +1,51 @@
 /**
- * Storage behind one small interface, so staging and result reading do not care where a run
- * lives. LocalStorage covers plain paths and file:// URIs.
+ * Storage behind one small interface, so staging, input checks and result reading do not care
+ * where a run lives. LocalStorage covers plain paths and file:// URIs, S3Storage (s3.ts) covers
+ * s3://, s3a:// and s3n://, and RoutedStorage picks one by the URI's scheme.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { asyncBufferFromFile, type AsyncBuffer } from "hyparquet";
+
+export interface StoredFile {
+  uri: string;
+  bytes: number;
+}
 
 export interface Storage {
-  exists(uri: string): Promise<boolean>;
   /** The text of a file, or undefined when it does not exist. */
   readText(uri: string): Promise<string | undefined>;
+  /** The bytes of a file, or undefined when it does not exist. */
+  readBytes(uri: string): Promise<Buffer | undefined>;
   /** Writes a whole file so that readers see all of it or nothing. */
   put(uri: string, body: Buffer | string): Promise<void>;
   /** Size of a file, or undefined when it does not exist. */
   size(uri: string): Promise<number | undefined>;
-  /** Names directly under a folder. */
+  /** Names directly under a folder (files and sub-folders). */
   list(uri: string): Promise<string[]>;
-  /** A local path for the uri when there is one (Parquet readers use it directly). */
-  localPath(uri: string): string | undefined;
+  /**
+   * The data files under a folder, recursively, sorted by URI, leaving out names that start with
+   * _ or . (Spark's _SUCCESS, .crc files); a URI naming one file gives that file.
+   */
+  listFiles(uri: string): Promise<StoredFile[]>;
+  /** Random access to a file, for reading Parquet footers and row groups without reading it all. */
+  open(uri: string): Promise<AsyncBuffer>;
 }
 
 export function toLocalPath(uri: string): string {
   return uri.startsWith("file:") ? fileURLToPath(uri) : uri;
 }
 
+const hidden = (name: string) => name.startsWith("_") || name.startsWith(".");
+
 export class LocalStorage implements Storage {
-  async exists(uri: string) {
-    return existsSync(toLocalPath(uri));
-  }
   async readText(uri: string) {
+    return (await this.readBytes(uri))?.toString("utf8");
+  }
+  async readBytes(uri: string) {
     const p = toLocalPath(uri);
-    return existsSync(p) ? readFileSync(p, "utf8") : undefined;
+    return existsSync(p) && statSync(p).isFile() ? readFileSync(p) : undefined;
   }
   async put(uri: string, body: Buffer | string) {
     const p = toLocalPath(uri);
@@ -41,17 +56,79 @@ export class LocalStorage implements Storage {
   }
   async size(uri: string) {
     const p = toLocalPath(uri);
-    return existsSync(p) ? statSync(p).size : undefined;
+    return existsSync(p) && statSync(p).isFile() ? statSync(p).size : undefined;
   }
   async list(uri: string) {
     const p = toLocalPath(uri);
-    return existsSync(p) ? readdirSync(p).sort() : [];
+    return existsSync(p) && statSync(p).isDirectory() ? readdirSync(p).sort() : [];
   }
-  localPath(uri: string) {
-    return toLocalPath(uri);
+  async listFiles(uri: string) {
+    const base = toLocalPath(uri);
+    if (!existsSync(base)) return [];
+    if (statSync(base).isFile()) return [{ uri, bytes: statSync(base).size }];
+    const out: StoredFile[] = [];
+    const walk = (dir: string, prefix: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        if (hidden(entry.name)) continue;
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) walk(full, `${prefix}${entry.name}/`);
+        else out.push({ uri: `${uri.replace(/\/+$/, "")}/${prefix}${entry.name}`, bytes: statSync(full).size });
+      }
+    };
+    walk(base, "");
+    return out;
+  }
+  async open(uri: string) {
+    return asyncBufferFromFile(toLocalPath(uri));
   }
 }
 
+/** True for URIs served by an object store rather than the local file system. */
 export function isRemote(uri: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith("file:");
+}
+
+export function isS3(uri: string): boolean {
+  return /^s3[an]?:\/\//i.test(uri);
+}
+
+/** Dispatches each call by the URI's scheme; the S3 side is built only when an s3 URI is used. */
+export class RoutedStorage implements Storage {
+  private s3?: Storage;
+  constructor(
+    private readonly local: Storage,
+    private readonly makeS3: () => Storage,
+  ) {}
+  private pick(uri: string): Storage {
+    if (isS3(uri)) return (this.s3 ??= this.makeS3());
+    if (isRemote(uri)) throw new UnsupportedSchemeError(uri);
+    return this.local;
+  }
+  readText(uri: string) {
+    return this.pick(uri).readText(uri);
+  }
+  readBytes(uri: string) {
+    return this.pick(uri).readBytes(uri);
+  }
+  put(uri: string, body: Buffer | string) {
+    return this.pick(uri).put(uri, body);
+  }
+  size(uri: string) {
+    return this.pick(uri).size(uri);
+  }
+  list(uri: string) {
+    return this.pick(uri).list(uri);
+  }
+  listFiles(uri: string) {
+    return this.pick(uri).listFiles(uri);
+  }
+  open(uri: string) {
+    return this.pick(uri).open(uri);
+  }
+}
+
+export class UnsupportedSchemeError extends Error {
+  constructor(readonly uri: string) {
+    super(`${uri}: only local paths, file:// and s3:// (s3a://, s3n://) URIs are supported`);
+  }
 }

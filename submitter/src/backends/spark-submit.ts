@@ -1,23 +1,33 @@
 /**
- * The local backend: spark-submit of the pinned Spark with master local[*], as a child process.
- * The driver's output (the JVM's and, through it, the Python runner's) goes to
- * <root>/logs/<run-id>/driver.log.
+ * Backends that run spark-submit of the pinned Spark here, as a child process, in client mode:
+ * `local` (master local[*]) and `standalone` (master spark://host:port; Python applications on a
+ * standalone cluster run their driver on the submitting machine). The driver's output (the JVM's
+ * and, through it, the Python runner's) goes to <logDir>/<run-id>/driver.log.
+ *
+ * s3:// URIs are read and written by Hadoop's S3A (the plan's sparkConf maps s3:// and s3n:// to
+ * it), with the hadoop-aws jars of scripts/pins.txt on the driver's and executors' class path.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunPlan } from "../../../schemas/src/index.js";
 import { SparkjobsError } from "../errors.js";
-import { pythonPath, sparkSubmitPath } from "../env/where.js";
+import { pythonPath, s3aJars, sparkSubmitPath } from "../env/where.js";
 import type { Staged } from "../stage/stage.js";
-import { toLocalPath } from "../stage/storage.js";
+import { isS3, toLocalPath } from "../stage/storage.js";
 import { runnerFailureFrom, type Backend, type RunStatus, type Submission } from "./types.js";
 
-export interface LocalBackendOptions {
-  /** Storage root (a local folder) where logs/ lives. */
-  root: string;
-  master?: string;
+export interface SparkSubmitBackendOptions {
+  /** Shown in output: "local" or "standalone". */
+  target: string;
+  /** Local folder for driver logs (<logDir>/<run-id>/driver.log). */
+  logDir: string;
+  master: string;
   driverMemory?: string;
+  /** Settings for this engine, merged into every plan (under the job's own). */
+  conf?: Record<string, string>;
+  /** Also put the S3A jars on the executors' class path (workers that share this machine's cache). */
+  executorS3aJars?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Called with each line the runner logs (stderr lines starting with [runner]). */
   onLog?: (line: string) => void;
@@ -29,21 +39,57 @@ interface Child {
   log: string;
 }
 
-export function sparkSubmitArgs(plan: RunPlan, staged: Staged, master: string, driverMemory: string): string[] {
+/** The spark-submit arguments after the program name: an array, never a joined string. */
+export function sparkSubmitArgs(plan: RunPlan, staged: Staged, master: string, driverMemory: string, classPath: string[] = [], executorClassPath = false): string[] {
   const args = ["--master", master, "--name", `sparkjobs-${plan.job.name}-${plan.runId}`, "--driver-memory", driverMemory];
+  // Spark resolves s3:// resources before it loads --jars, so S3A goes on the launcher's class path.
+  if (classPath.length) args.push("--driver-class-path", classPath.join(":"));
+  if (classPath.length && executorClassPath) args.push("--conf", `spark.executor.extraClassPath=${classPath.join(":")}`);
   for (const [k, v] of Object.entries(plan.sparkConf)) args.push("--conf", `${k}=${v}`);
   args.push("--py-files", toLocalPath(staged.pyFilesUri), toLocalPath(staged.runnerUri), "--plan", toLocalPath(staged.planUri));
   return args;
 }
 
-export class LocalBackend implements Backend {
-  readonly target = "local";
+/**
+ * Hadoop settings for S3 through S3A: s3:// and s3n:// use S3A too, the endpoint comes from
+ * AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) like the submitter's own S3 client, and credentials
+ * come from the environment, the AWS profile or the instance role, never from the plan.
+ */
+export function s3aConf(env: NodeJS.ProcessEnv): Record<string, string> {
+  const conf: Record<string, string> = {
+    "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+    "spark.hadoop.fs.s3n.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+    "spark.hadoop.fs.s3a.aws.credentials.provider": [
+      "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider",
+      "com.amazonaws.auth.EnvironmentVariableCredentialsProvider",
+      "com.amazonaws.auth.profile.ProfileCredentialsProvider",
+      "org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider",
+    ].join(","),
+  };
+  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  if (endpoint) {
+    conf["spark.hadoop.fs.s3a.endpoint"] = endpoint;
+    conf["spark.hadoop.fs.s3a.path.style.access"] = "true";
+    conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = String(endpoint.startsWith("https:"));
+  }
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (region) conf["spark.hadoop.fs.s3a.endpoint.region"] = region;
+  return conf;
+}
+
+function touchesS3(plan: RunPlan, staged: Staged): boolean {
+  return [plan.runUri, staged.planUri, staged.runnerUri, ...plan.inputs.map((i) => i.uri)].some(isS3);
+}
+
+export class SparkSubmitBackend implements Backend {
+  readonly target: string;
   private readonly children = new Map<string, Child>();
   private readonly master: string;
   private readonly driverMemory: string;
 
-  constructor(private readonly options: LocalBackendOptions) {
-    this.master = options.master ?? "local[*]";
+  constructor(private readonly options: SparkSubmitBackendOptions) {
+    this.target = options.target;
+    this.master = options.master;
     this.driverMemory = options.driverMemory ?? "2g";
   }
 
@@ -51,6 +97,8 @@ export class LocalBackend implements Backend {
     return {
       "spark.ui.enabled": "false",
       "spark.driver.extraJavaOptions": "-Dlog4j2.level=warn",
+      ...s3aConf(this.options.env ?? process.env),
+      ...this.options.conf,
     };
   }
 
@@ -62,12 +110,22 @@ export class LocalBackend implements Backend {
         fix: "run `bash scripts/bootstrap.sh` (npm start does it) to install the pinned pyspark, or set SPARKJOBS_SPARK_SUBMIT",
       });
     }
-    const logDir = join(toLocalPath(this.options.root), "logs", plan.runId);
+    let classPath: string[] = [];
+    if (touchesS3(plan, staged)) {
+      classPath = s3aJars(env);
+      const missing = classPath.filter((j) => !existsSync(j));
+      if (missing.length) {
+        throw new SparkjobsError("environment", `reading s3:// on a ${this.target} Spark needs the S3A jars; missing: ${missing.join(", ")}`, {
+          fix: "run `bash scripts/bootstrap.sh --with-s3` to download them (checked against scripts/pins.txt), or set SPARKJOBS_S3A_JARS",
+        });
+      }
+    }
+    const logDir = join(this.options.logDir, plan.runId);
     mkdirSync(logDir, { recursive: true });
     const logFile = join(logDir, "driver.log");
     const logStream = createWriteStream(logFile);
     const python = env.SPARKJOBS_SPARK_SUBMIT ? (env.PYSPARK_PYTHON ?? "python3") : pythonPath(env);
-    const child = spawn(sparkSubmit, sparkSubmitArgs(plan, staged, this.master, this.driverMemory), {
+    const child = spawn(sparkSubmit, sparkSubmitArgs(plan, staged, this.master, this.driverMemory, classPath, this.options.executorS3aJars ?? false), {
       env: { ...env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, SPARK_LOCAL_IP: env.SPARK_LOCAL_IP ?? "127.0.0.1" },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,

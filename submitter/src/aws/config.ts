@@ -1,0 +1,28 @@
+/**
+ * How the AWS SDK clients are built: once per process, from the environment the AWS CLI and
+ * SDKs already use (AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, ...), with an endpoint override
+ * per service (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_EMR, AWS_ENDPOINT_URL_EMR_SERVERLESS, or
+ * AWS_ENDPOINT_URL for all) so the same code talks to AWS, to MinIO or to a loopback server.
+ */
+export type AwsService = "S3" | "EMR" | "EMR_SERVERLESS";
+
+export interface AwsClientConfig {
+  region: string;
+  endpoint?: string;
+  maxAttempts: number;
+  retryMode: "standard";
+}
+
+/** Attempts per call, including the first; the SDK's standard mode backs off exponentially with jitter on throttling, 5xx and network errors. */
+export const DEFAULT_MAX_ATTEMPTS = 6;
+
+export function awsClientConfig(service: AwsService, env: NodeJS.ProcessEnv = process.env, region?: string): AwsClientConfig {
+  const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+  const attempts = Number(env.SPARKJOBS_AWS_MAX_ATTEMPTS ?? DEFAULT_MAX_ATTEMPTS);
+  return {
+    region: region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
+    ...(endpoint ? { endpoint } : {}),
+    maxAttempts: Number.isInteger(attempts) && attempts >= 1 ? attempts : DEFAULT_MAX_ATTEMPTS,
+    retryMode: "standard",
+  };
+}
