@@ -7,6 +7,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 venv=$(node dist/submitter/src/env/where.js venv)
 export SPARKJOBS_VENV="$venv"
+# The pinned AWS SDK runs on Node 20; its notice about later releases needing Node 22 is noise here.
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 reports=$(mktemp -d)
 trap 'rm -rf "$reports"' EXIT
 

@@ -7,8 +7,8 @@ import { z } from "zod";
 const s3Uri = z.string().regex(/^s3[an]?:\/\/[^/]+(\/.*)?$/, "an s3:// URI (s3://bucket/prefix)");
 
 export const transientCluster = z.strictObject({
-  /** EMR release; emr-7.x releases carry Spark 3.5. */
-  releaseLabel: z.string().regex(/^emr-\d+\.\d+\.\d+$/, "an EMR release label like emr-7.5.0").default("emr-7.5.0"),
+  /** EMR release; emr-7.9.0 is the first with Spark 3.5.5, the pinned pyspark's version. */
+  releaseLabel: z.string().regex(/^emr-\d+\.\d+\.\d+$/, "an EMR release label like emr-7.9.0").default("emr-7.9.0"),
   /** Where EMR writes step and container logs; sparkjobs reads failures from there. */
   logUri: s3Uri,
   serviceRole: z.string().min(1).default("EMR_DefaultRole"),

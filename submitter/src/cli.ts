@@ -168,7 +168,7 @@ export function buildProgram(): Command {
     },
   );
 
-  targetFlags(withParams(common(program.command("stage <job>").description("stage the runner and the plan, and print what an orchestrator submits (EMR step, EMR Serverless job driver); nothing runs"), false))).action(
+  targetFlags(withParams(common(program.command("stage <job>").description("stage the runner and the plan, and print (JSON, with or without --json) what an orchestrator submits: the EMR step, the EMR Serverless job driver; nothing runs")))).action(
     async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string }) => {
       const { parseParamArgs } = await import("./config/params.js");
       const { stageOnly } = await import("./run.js");
@@ -295,18 +295,9 @@ async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: 
   });
 }
 
-/** The AWS SDK warns on every start that its releases after January 2027 need Node 22; the pinned ones do not. */
-function quietSdkNodeWarning() {
-  const listeners = process.listeners("warning");
-  process.removeAllListeners("warning");
-  process.on("warning", (w) => {
-    if (w.name === "NodeVersionSupportWarning" || w.message.startsWith("NodeVersionSupportWarning")) return;
-    for (const l of listeners) l(w);
-  });
-}
-
 async function main(argv: string[]): Promise<number> {
-  quietSdkNodeWarning();
+  // The AWS SDK warns on every start that its releases after January 2027 need Node 22; the pinned ones do not.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const json = argv.includes("--json");
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: cancelling the run`);

@@ -25,7 +25,12 @@ export default async function setup(project: TestProject) {
   execFileSync("java", ["-version"], { stdio: "ignore" });
   const root = mkdtempSync(join(tmpdir(), "sparkjobs-it-"));
   const s3 = await startMinio();
-  await s3ClientFromEnv({ ...process.env, ...s3.env }).send(new CreateBucketCommand({ Bucket: TEST_BUCKET }));
+  try {
+    await s3ClientFromEnv({ ...process.env, ...s3.env }).send(new CreateBucketCommand({ Bucket: TEST_BUCKET }));
+  } catch (e) {
+    await s3.stop();
+    throw e;
+  }
   project.provide("root", root);
   project.provide("venv", venv);
   project.provide("s3Env", s3.env);

@@ -44,10 +44,10 @@ export function cliJson<T = Record<string, unknown>>(args: string[], options: Pa
 }
 
 /** Starts the CLI without waiting, for tests that interrupt it. */
-export function startCli(args: string[], options: { root?: string } = {}): ChildProcess {
+export function startCli(args: string[], options: { root?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
   return spawn(process.execPath, [cliPath, ...args], {
     cwd: repo,
-    env: { ...process.env, SPARKJOBS_ROOT: options.root ?? root() },
+    env: { ...process.env, SPARKJOBS_ROOT: options.root ?? root(), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }

@@ -89,7 +89,8 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startStandaloneCluster(options: { workers?: number; workerMemory?: string } = {}): Promise<StandaloneCluster> {
+/** `env` is added to the workers' environment (their executors inherit it): e.g. the S3 credentials cluster machines would have. */
+export async function startStandaloneCluster(options: { workers?: number; workerMemory?: string; env?: Record<string, string> } = {}): Promise<StandaloneCluster> {
   const dir = mkdtempSync(join(tmpdir(), "sparkjobs-standalone-"));
   const python = pythonPath();
   const env = { ...process.env, SPARK_LOCAL_IP: "127.0.0.1", SPARK_LOG_DIR: join(dir, "logs"), PYSPARK_PYTHON: python, SPARK_NO_DAEMONIZE: "1" };
@@ -117,7 +118,7 @@ export async function startStandaloneCluster(options: { workers?: number; worker
           "--webui-port", String(webUi),
           "--work-dir", join(dir, `worker-${i + 1}`),
         ],
-        env,
+        { ...env, ...options.env },
       );
       processes.push(worker.child);
       const id = await until(`worker ${i + 1} did not come up`, 60_000, async () => (await getJson<WorkerStatus>(`http://127.0.0.1:${webUi}/json/`)).id || undefined, worker.output);

@@ -9,6 +9,8 @@ export type AwsService = "S3" | "EMR" | "EMR_SERVERLESS";
 export interface AwsClientConfig {
   region: string;
   endpoint?: string;
+  /** Keys from the given environment; without them the SDK's default chain (profile, SSO, instance role) applies. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   maxAttempts: number;
   retryMode: "standard";
 }
@@ -19,9 +21,11 @@ export const DEFAULT_MAX_ATTEMPTS = 6;
 export function awsClientConfig(service: AwsService, env: NodeJS.ProcessEnv = process.env, region?: string): AwsClientConfig {
   const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   const attempts = Number(env.SPARKJOBS_AWS_MAX_ATTEMPTS ?? DEFAULT_MAX_ATTEMPTS);
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
   return {
     region: region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
     ...(endpoint ? { endpoint } : {}),
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } } : {}),
     maxAttempts: Number.isInteger(attempts) && attempts >= 1 ? attempts : DEFAULT_MAX_ATTEMPTS,
     retryMode: "standard",
   };

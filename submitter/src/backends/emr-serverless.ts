@@ -149,20 +149,24 @@ export class EmrServerlessBackend implements Backend {
     const engineState = jobRun?.state ?? "UNKNOWN";
     const state = runStateOfJobRun(engineState);
     if (state !== "failed") return { state, engineState };
-    const driver = await this.driverLog(submission, "stderr.gz");
+    const driver = await this.driverLog(submission);
     const failure = driver ? runnerFailureFrom(driver) : undefined;
     return {
       state,
       engineState,
       reason: jobRun?.stateDetails || "no reason given",
       ...(failure ? { failure } : {}),
-      ...(driver ? { logTail: `driver stderr (${submission.logLocation}stderr.gz):\n${tail(driver, 20)}` } : {}),
+      ...(driver ? { logTail: `driver log (${submission.logLocation}stdout.gz, stderr.gz):\n${tail(driver, 20)}` } : {}),
     };
   }
 
-  private async driverLog(submission: Submission, file: "stderr.gz" | "stdout.gz"): Promise<string | undefined> {
+  /** The driver's stderr and stdout; PySpark sends the Python driver's stderr (the runner's error line) to stdout. */
+  private async driverLog(submission: Submission): Promise<string | undefined> {
     if (!this.options.logUri) return undefined;
-    return readLogWhenThere(this.options.storage, `${submission.logLocation}${file}`, this.clock, this.options.logWaitMs ?? 60_000);
+    const wait = this.options.logWaitMs ?? 60_000;
+    const out = await readLogWhenThere(this.options.storage, `${submission.logLocation}stdout.gz`, this.clock, wait);
+    const err = await readLogWhenThere(this.options.storage, `${submission.logLocation}stderr.gz`, this.clock, 0);
+    return [err, out].filter(Boolean).join("\n") || undefined;
   }
 
   async cancel(submission: Submission): Promise<void> {
@@ -172,6 +176,6 @@ export class EmrServerlessBackend implements Backend {
   }
 
   async logs(submission: Submission, tailLines: number): Promise<string> {
-    return tail((await this.driverLog(submission, "stderr.gz")) ?? "", tailLines);
+    return tail((await this.driverLog(submission)) ?? "", tailLines);
   }
 }

@@ -237,7 +237,11 @@ export class EmrBackend implements Backend {
     };
   }
 
-  /** The step's stderr (spark-submit's client view) and the driver's stderr (first YARN container). */
+  /**
+   * The step's stderr (spark-submit's client view) and the driver's output in the first YARN
+   * container. PySpark sends the Python driver's stderr to the JVM's stdout, so the runner's error
+   * line is in the container's stdout.gz; both files are read.
+   */
   private async readLogs(submission: Submission): Promise<{ stepStderr?: string; stepStderrUri: string; driver?: string }> {
     const { clusterId, stepId } = this.ids(submission);
     const logUri = this.clusters.get(submission.runId)?.logUri;
@@ -250,7 +254,11 @@ export class EmrBackend implements Backend {
     if (app) {
       const containers = `${logUri}/${clusterId}/containers/${app}`;
       const first = (await this.options.storage.list(containers)).find((c) => /_0*1$/.test(c));
-      if (first) driver = await readLogWhenThere(this.options.storage, `${containers}/${first}/stderr.gz`, this.clock, wait);
+      if (first) {
+        const out = await readLogWhenThere(this.options.storage, `${containers}/${first}/stdout.gz`, this.clock, wait);
+        const err = await readLogWhenThere(this.options.storage, `${containers}/${first}/stderr.gz`, this.clock, 0);
+        driver = [err, out].filter(Boolean).join("\n") || undefined;
+      }
     }
     return { stepStderrUri, ...(stepStderr ? { stepStderr } : {}), ...(driver ? { driver } : {}) };
   }

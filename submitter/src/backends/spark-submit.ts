@@ -53,18 +53,13 @@ export function sparkSubmitArgs(plan: RunPlan, staged: Staged, master: string, d
 /**
  * Hadoop settings for S3 through S3A: s3:// and s3n:// use S3A too, the endpoint comes from
  * AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) like the submitter's own S3 client, and credentials
- * come from the environment, the AWS profile or the instance role, never from the plan.
+ * come from S3A's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment of the
+ * driver and of each worker, or the instance role), never from the plan.
  */
 export function s3aConf(env: NodeJS.ProcessEnv): Record<string, string> {
   const conf: Record<string, string> = {
     "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
     "spark.hadoop.fs.s3n.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
-    "spark.hadoop.fs.s3a.aws.credentials.provider": [
-      "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider",
-      "com.amazonaws.auth.EnvironmentVariableCredentialsProvider",
-      "com.amazonaws.auth.profile.ProfileCredentialsProvider",
-      "org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider",
-    ].join(","),
   };
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   if (endpoint) {

@@ -1,0 +1,213 @@
+/**
+ * The EMR and EMR Serverless lifecycles through the real SDK clients against loopback servers
+ * that speak their wire protocols and run the submitted spark-submit arguments with the local
+ * Spark, data and logs in the loopback S3 server: success under throttling, a failing job with its
+ * log tail, cancel, a submit retried after the client crashed, and the errors an operator meets.
+ */
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
+import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
+import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
+import { freePort } from "../servers/minio.js";
+import { cli, ensureGenerated, GEN, manifestOf, root, startCli } from "./helpers.js";
+
+const ROLE = "arn:aws:iam::123456789012:role/sparkjobs-job";
+const bucket = () => inject("s3Bucket");
+const s3Root = () => `s3://${bucket()}/lifecycle`;
+
+/** A small catalogue job on products in S3, a failing one, and one that runs until it is cancelled. */
+function writeJobs(productsUri: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "sparkjobs-emr-jobs-"));
+  mkdirSync(join(dir, "spark-sql"));
+  const job = (name: string, sql: string) => {
+    writeFileSync(join(dir, "spark-sql", `${name}.sql`), `${sql}\n`);
+    writeFileSync(
+      join(dir, `${name}.yaml`),
+      `name: ${name}
+version: 1
+description: products in S3, read on the cluster
+inputs:
+  products: { uri: "${productsUri}", schema: products }
+stages:
+  - { kind: sql, name: catalogue, file: ${name}.sql }
+outputs:
+  catalogue: { from: catalogue, schema: products, files: 1 }
+`,
+    );
+  };
+  job("catalogue", "SELECT product_id, category, name, list_price FROM products");
+  job("failing", "SELECT product_id, category, name, list_price FROM products WHERE assert_true(list_price < 0, 'planted failure: prices are positive') IS NULL");
+  job("endless", "SELECT p.product_id, p.category, p.name, p.list_price FROM products p CROSS JOIN range(0, 2000000000) r WHERE hash(r.id, p.product_id) = 7");
+  return dir;
+}
+
+describe("EMR steps and EMR Serverless job runs", () => {
+  let emr: EmrServer;
+  let serverless: EmrServerlessServer;
+  let jobsDir: string;
+  let clusterId: string;
+  const env = (over: Record<string, string> = {}) => ({ ...inject("s3Env"), AWS_ENDPOINT_URL_EMR: emr.endpoint, AWS_ENDPOINT_URL_EMR_SERVERLESS: serverless.endpoint, ...over });
+  const onEmr = (job: string, runId: string, extra: string[] = [], over: Record<string, string> = {}) =>
+    cli(["run", job, "--jobs-dir", jobsDir, "--run-id", runId, "--target", "emr", "--cluster-id", clusterId, "--log-wait", "60", "--json", ...extra], { root: s3Root(), env: env(over) });
+
+  beforeAll(async () => {
+    // The products of the shared generated data set, copied to S3 as the jobs' input.
+    ensureGenerated();
+    const generated = await manifestOf(root(), GEN.runId);
+    const s3 = s3ClientFromEnv({ ...process.env, ...inject("s3Env") });
+    const products = generated.outputs.products;
+    for (const f of products.files) {
+      const { readFileSync } = await import("node:fs");
+      await s3.send(new PutObjectCommand({ Bucket: bucket(), Key: `lifecycle-input/products/${f.path}`, Body: readFileSync(join(products.uri, f.path)) }));
+    }
+    jobsDir = writeJobs(`s3://${bucket()}/lifecycle-input/products`);
+    const creds = { s3Env: inject("s3Env"), accessKeyId: inject("s3Env").AWS_ACCESS_KEY_ID! };
+    emr = await startEmrServer({ ...creds, logLagMs: 3000 });
+    serverless = await startEmrServerlessServer(creds);
+    clusterId = emr.addCluster({ name: "analytics", logUri: `s3://${bucket()}/emr-logs/` }).id;
+  });
+
+  afterAll(async () => {
+    await emr?.stop();
+    await serverless?.stop();
+  });
+
+  it("success, with throttled answers retried by the client", () => {
+    emr.throttleNext(3);
+    const r = onEmr("catalogue", "emr-ok");
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ runId: "emr-ok", target: "emr", status: "succeeded", outputs: { catalogue: { rows: 400 } } });
+    const throttled = emr.requests.filter((q) => q.status === 400);
+    expect(throttled.length).toBe(3);
+    expect(emr.requests.at(-1)!.status).toBe(200);
+  });
+
+  it("a failing job: exit 5 with the runner's message and the tail of the step's stderr", () => {
+    const r = onEmr("failing", "emr-fail");
+    expect(r.code).toBe(5);
+    const json = JSON.parse(r.stdout);
+    expect(json.error.message).toMatch(/^run emr-fail failed: .*planted failure: prices are positive/);
+    const tail = json.error.problems.map((p: { message: string }) => p.message).join("\n");
+    expect(tail).toMatch(/stderr of step s-[A-Z0-9]+ \(s3:\/\/sparkjobs-it\/emr-logs\/j-[A-Z0-9]+\/steps\/s-[A-Z0-9]+\/stderr\.gz\)/);
+    expect(tail).toContain("final status: FAILED");
+    expect(r.stderr).toContain("planted failure");
+    // Nothing of the run reads as complete.
+    const v = cli(["validate", "emr-fail"], { root: s3Root(), env: env() });
+    expect(v.code).toBe(8);
+  });
+
+  it("Ctrl-C (SIGTERM) cancels the step: CancelSteps, step CANCELLED, exit 130", async () => {
+    const child = startCli(["run", "endless", "--jobs-dir", jobsDir, "--run-id", "emr-cancel", "--target", "emr", "--cluster-id", clusterId, "--log-wait", "5"], { root: s3Root(), env: env() });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const step = () => emr.cluster(clusterId)!.steps.find((s) => s.name.endsWith(" emr-cancel"));
+    await until(() => step()?.state === "RUNNING", 120_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(130);
+    await until(() => step()?.state === "CANCELLED", 60_000);
+    expect(emr.requests.some((q) => q.operation === "CancelSteps" && q.status === 200)).toBe(true);
+    expect(stderr).toContain("SIGTERM: cancelling the run");
+  });
+
+  it("a submit retried after the client crashed follows the step that is there: one step, not two", async () => {
+    const child = startCli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-retry", "--target", "emr", "--cluster-id", clusterId], { root: s3Root(), env: env() });
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    const steps = () => emr.cluster(clusterId)!.steps.filter((s) => s.name.endsWith(" emr-retry"));
+    await until(() => steps().length > 0, 60_000);
+    child.kill("SIGKILL"); // the orchestrator's worker died after AddJobFlowSteps
+    await exited;
+    const r = onEmr("catalogue", "emr-retry");
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(r.stderr).toMatch(/step s-[A-Z0-9]+ of run emr-retry is already on j-[A-Z0-9]+ \((PENDING|RUNNING)\); following it instead of adding another/);
+    expect(steps()).toHaveLength(1);
+    expect(steps()[0]!.state).toBe("COMPLETED");
+  });
+
+  it("a transient cluster is started for the run and ends with it", () => {
+    const spec = join(jobsDir, "transient.yaml");
+    writeFileSync(spec, `logUri: s3://${bucket()}/emr-logs/\nreleaseLabel: emr-7.9.0\ncoreInstanceCount: 1\n`);
+    const r = cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-transient", "--target", "emr", "--transient-cluster", spec, "--json"], { root: s3Root(), env: env() });
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(r.stderr).toMatch(/started transient cluster j-[A-Z0-9]+ for run emr-transient/);
+    const id = /transient cluster (j-[A-Z0-9]+)/.exec(r.stderr)![1]!;
+    expect(emr.cluster(id)!.steps.map((s) => s.state)).toEqual(["COMPLETED"]);
+  });
+
+  it("a TERMINATED cluster: exit 9 naming the cluster and its state; nothing written under the run", () => {
+    const dead = emr.addCluster({ name: "old", state: "TERMINATED", logUri: `s3://${bucket()}/emr-logs/`, stateChangeReason: { Code: "ALL_STEPS_COMPLETED", Message: "Steps completed" } });
+    const r = cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-dead", "--target", "emr", "--cluster-id", dead.id], { root: s3Root(), env: env() });
+    expect(r.code).toBe(9);
+    expect(r.stderr).toContain(`error: EMR cluster ${dead.id} is TERMINATED (ALL_STEPS_COMPLETED: Steps completed): it takes no more steps`);
+    expect(r.stderr).toContain("fix: start a cluster (infra/terraform) and pass its id with --cluster-id");
+    expect(cli(["validate", "emr-dead"], { root: s3Root(), env: env() }).stderr).toContain("nothing at s3://");
+  });
+
+  it("an unreachable EMR endpoint: exit 12, worth retrying later", async () => {
+    const r = onEmr("catalogue", "emr-unreachable", [], { AWS_ENDPOINT_URL_EMR: `http://127.0.0.1:${await freePort()}`, SPARKJOBS_AWS_MAX_ATTEMPTS: "2" });
+    expect(r.code).toBe(12);
+    expect(JSON.parse(r.stdout).error.message).toMatch(/^EMR at http:\/\/127\.0\.0\.1:\d+ could not be reached while describing cluster j-/);
+  });
+
+  it("wrong credentials: exit 13, not retried", () => {
+    const r = onEmr("catalogue", "emr-creds", [], { AWS_SECRET_ACCESS_KEY: "not-the-secret" });
+    expect(r.code).toBe(13);
+    expect(JSON.parse(r.stdout).error.message).toMatch(/refused the credentials/);
+  });
+
+  it("a bucket that does not exist: exit 9 naming the bucket", () => {
+    const r = cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-nobucket", "--target", "emr", "--cluster-id", clusterId], { root: "s3://sparkjobs-no-such-bucket/runs", env: env() });
+    expect(r.code).toBe(9);
+    expect(r.stderr).toContain("error: the S3 bucket sparkjobs-no-such-bucket does not exist");
+  });
+
+  describe("EMR Serverless", () => {
+    let appId: string;
+    const onServerless = (job: string, runId: string, extra: string[] = []) =>
+      cli(["run", job, "--jobs-dir", jobsDir, "--run-id", runId, "--target", "emr-serverless", "--application-id", appId, "--execution-role-arn", ROLE, "--log-uri", `s3://${bucket()}/serverless-logs/`, "--log-wait", "30", "--json", ...extra], { root: s3Root(), env: env() });
+
+    beforeAll(() => {
+      appId = serverless.addApplication({ name: "analytics", state: "STOPPED" }).id;
+    });
+
+    it("a failing job run: exit 5 with the runner's message from the driver log", () => {
+      const r = onServerless("failing", "sls-fail");
+      expect(r.code).toBe(5);
+      const json = JSON.parse(r.stdout);
+      expect(json.error.message).toMatch(/planted failure: prices are positive/);
+      expect(json.error.problems.map((p: { message: string }) => p.message).join("\n")).toMatch(/driver log \(s3:\/\/sparkjobs-it\/serverless-logs\/applications\/[a-z0-9]+\/jobs\/[a-z0-9]+\/SPARK_DRIVER\/stdout\.gz, stderr\.gz\)/);
+    });
+
+    it("the same run id after a failure starts a new job run; a retried submit after that follows it", () => {
+      writeFileSync(join(jobsDir, "spark-sql", "failing.sql"), "SELECT product_id, category, name, list_price FROM products\n");
+      try {
+        const r = onServerless("failing", "sls-fail");
+        expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      } finally {
+        writeFileSync(join(jobsDir, "spark-sql", "failing.sql"), "SELECT 1\n");
+      }
+      const runs = serverless.application(appId)!.runs.filter((x) => x.clientToken.startsWith("sls-fail"));
+      expect(runs.map((x) => [x.clientToken, x.state])).toEqual([["sls-fail", "FAILED"], ["sls-fail.r2", "SUCCESS"]]);
+    });
+
+    it("a TERMINATED application: exit 9 naming it", () => {
+      const dead = serverless.addApplication({ name: "old", state: "TERMINATED" });
+      const r = cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "sls-dead", "--target", "emr-serverless", "--application-id", dead.id, "--execution-role-arn", ROLE], { root: s3Root(), env: env() });
+      expect(r.code).toBe(9);
+      expect(r.stderr).toContain(`error: EMR Serverless application ${dead.id} is TERMINATED`);
+    });
+  });
+});
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
