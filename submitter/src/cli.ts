@@ -32,7 +32,7 @@ const log = (message: string) => process.stderr.write(`[sparkjobs] ${message}\n`
 
 function common(cmd: Command, json = true): Command {
   cmd
-    .addOption(new Option("--root <dir>", "storage root: runs, staged code and logs live under it").env("SPARKJOBS_ROOT").default("sparkjobs-data"))
+    .addOption(new Option("--root <dir|s3://...>", "storage root, a folder or an s3:// prefix: runs and staged code live under it").env("SPARKJOBS_ROOT").default("sparkjobs-data"))
     .addOption(
       new Option("--jobs-dir <dir>", "folder with job definitions, spark-sql/ and mllib-configs/")
         .env("SPARKJOBS_JOBS_DIR")
