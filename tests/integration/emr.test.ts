@@ -13,7 +13,7 @@ import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
 import { freePort } from "../servers/minio.js";
-import { cli, ensureGenerated, GEN, manifestOf, root, startCli } from "./helpers.js";
+import { cliAsync as cli, ensureGenerated, GEN, manifestOf, root, startCli } from "./helpers.js";
 
 const ROLE = "arn:aws:iam::123456789012:role/sparkjobs-job";
 const bucket = () => inject("s3Bucket");
@@ -76,9 +76,9 @@ describe("EMR steps and EMR Serverless job runs", () => {
     await serverless?.stop();
   });
 
-  it("success, with throttled answers retried by the client", () => {
+  it("success, with throttled answers retried by the client", async () => {
     emr.throttleNext(3);
-    const r = onEmr("catalogue", "emr-ok");
+    const r = await onEmr("catalogue", "emr-ok");
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ runId: "emr-ok", target: "emr", status: "succeeded", outputs: { catalogue: { rows: 400 } } });
     const throttled = emr.requests.filter((q) => q.status === 400);
@@ -86,8 +86,8 @@ describe("EMR steps and EMR Serverless job runs", () => {
     expect(emr.requests.at(-1)!.status).toBe(200);
   });
 
-  it("a failing job: exit 5 with the runner's message and the tail of the step's stderr", () => {
-    const r = onEmr("failing", "emr-fail");
+  it("a failing job: exit 5 with the runner's message and the tail of the step's stderr", async () => {
+    const r = await onEmr("failing", "emr-fail");
     expect(r.code).toBe(5);
     const json = JSON.parse(r.stdout);
     expect(json.error.message).toMatch(/^run emr-fail failed: .*planted failure: prices are positive/);
@@ -96,7 +96,7 @@ describe("EMR steps and EMR Serverless job runs", () => {
     expect(tail).toContain("final status: FAILED");
     expect(r.stderr).toContain("planted failure");
     // Nothing of the run reads as complete.
-    const v = cli(["validate", "emr-fail"], { root: s3Root(), env: env() });
+    const v = await cli(["validate", "emr-fail"], { root: s3Root(), env: env() });
     expect(v.code).toBe(8);
   });
 
@@ -122,46 +122,46 @@ describe("EMR steps and EMR Serverless job runs", () => {
     await until(() => steps().length > 0, 60_000);
     child.kill("SIGKILL"); // the orchestrator's worker died after AddJobFlowSteps
     await exited;
-    const r = onEmr("catalogue", "emr-retry");
+    const r = await onEmr("catalogue", "emr-retry");
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(r.stderr).toMatch(/step s-[A-Z0-9]+ of run emr-retry is already on j-[A-Z0-9]+ \((PENDING|RUNNING)\); following it instead of adding another/);
     expect(steps()).toHaveLength(1);
     expect(steps()[0]!.state).toBe("COMPLETED");
   });
 
-  it("a transient cluster is started for the run and ends with it", () => {
+  it("a transient cluster is started for the run and ends with it", async () => {
     const spec = join(jobsDir, "transient.yaml");
     writeFileSync(spec, `logUri: s3://${bucket()}/emr-logs/\nreleaseLabel: emr-7.9.0\ncoreInstanceCount: 1\n`);
-    const r = cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-transient", "--target", "emr", "--transient-cluster", spec, "--json"], { root: s3Root(), env: env() });
+    const r = await cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-transient", "--target", "emr", "--transient-cluster", spec, "--json"], { root: s3Root(), env: env() });
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(r.stderr).toMatch(/started transient cluster j-[A-Z0-9]+ for run emr-transient/);
     const id = /transient cluster (j-[A-Z0-9]+)/.exec(r.stderr)![1]!;
     expect(emr.cluster(id)!.steps.map((s) => s.state)).toEqual(["COMPLETED"]);
   });
 
-  it("a TERMINATED cluster: exit 9 naming the cluster and its state; nothing written under the run", () => {
+  it("a TERMINATED cluster: exit 9 naming the cluster and its state; nothing written under the run", async () => {
     const dead = emr.addCluster({ name: "old", state: "TERMINATED", logUri: `s3://${bucket()}/emr-logs/`, stateChangeReason: { Code: "ALL_STEPS_COMPLETED", Message: "Steps completed" } });
-    const r = cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-dead", "--target", "emr", "--cluster-id", dead.id], { root: s3Root(), env: env() });
+    const r = await cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-dead", "--target", "emr", "--cluster-id", dead.id], { root: s3Root(), env: env() });
     expect(r.code).toBe(9);
     expect(r.stderr).toContain(`error: EMR cluster ${dead.id} is TERMINATED (ALL_STEPS_COMPLETED: Steps completed): it takes no more steps`);
     expect(r.stderr).toContain("fix: start a cluster (infra/terraform) and pass its id with --cluster-id");
-    expect(cli(["validate", "emr-dead"], { root: s3Root(), env: env() }).stderr).toContain("nothing at s3://");
+    expect((await cli(["validate", "emr-dead"], { root: s3Root(), env: env() })).stderr).toContain("nothing at s3://");
   });
 
   it("an unreachable EMR endpoint: exit 12, worth retrying later", async () => {
-    const r = onEmr("catalogue", "emr-unreachable", [], { AWS_ENDPOINT_URL_EMR: `http://127.0.0.1:${await freePort()}`, SPARKJOBS_AWS_MAX_ATTEMPTS: "2" });
+    const r = await onEmr("catalogue", "emr-unreachable", [], { AWS_ENDPOINT_URL_EMR: `http://127.0.0.1:${await freePort()}`, SPARKJOBS_AWS_MAX_ATTEMPTS: "2" });
     expect(r.code).toBe(12);
     expect(JSON.parse(r.stdout).error.message).toMatch(/^EMR at http:\/\/127\.0\.0\.1:\d+ could not be reached while describing cluster j-/);
   });
 
-  it("wrong credentials: exit 13, not retried", () => {
-    const r = onEmr("catalogue", "emr-creds", [], { AWS_SECRET_ACCESS_KEY: "not-the-secret" });
+  it("wrong credentials: exit 13, not retried", async () => {
+    const r = await onEmr("catalogue", "emr-creds", [], { AWS_SECRET_ACCESS_KEY: "not-the-secret" });
     expect(r.code).toBe(13);
     expect(JSON.parse(r.stdout).error.message).toMatch(/refused the credentials/);
   });
 
-  it("a bucket that does not exist: exit 9 naming the bucket", () => {
-    const r = cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-nobucket", "--target", "emr", "--cluster-id", clusterId], { root: "s3://sparkjobs-no-such-bucket/runs", env: env() });
+  it("a bucket that does not exist: exit 9 naming the bucket", async () => {
+    const r = await cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-nobucket", "--target", "emr", "--cluster-id", clusterId], { root: "s3://sparkjobs-no-such-bucket/runs", env: env() });
     expect(r.code).toBe(9);
     expect(r.stderr).toContain("error: the S3 bucket sparkjobs-no-such-bucket does not exist");
   });
@@ -175,18 +175,18 @@ describe("EMR steps and EMR Serverless job runs", () => {
       appId = serverless.addApplication({ name: "analytics", state: "STOPPED" }).id;
     });
 
-    it("a failing job run: exit 5 with the runner's message from the driver log", () => {
-      const r = onServerless("failing", "sls-fail");
+    it("a failing job run: exit 5 with the runner's message from the driver log", async () => {
+      const r = await onServerless("failing", "sls-fail");
       expect(r.code).toBe(5);
       const json = JSON.parse(r.stdout);
       expect(json.error.message).toMatch(/planted failure: prices are positive/);
       expect(json.error.problems.map((p: { message: string }) => p.message).join("\n")).toMatch(/driver log \(s3:\/\/sparkjobs-it\/serverless-logs\/applications\/[a-z0-9]+\/jobs\/[a-z0-9]+\/SPARK_DRIVER\/stdout\.gz, stderr\.gz\)/);
     });
 
-    it("the same run id after a failure starts a new job run; a retried submit after that follows it", () => {
+    it("the same run id after a failure starts a new job run; a retried submit after that follows it", async () => {
       writeFileSync(join(jobsDir, "spark-sql", "failing.sql"), "SELECT product_id, category, name, list_price FROM products\n");
       try {
-        const r = onServerless("failing", "sls-fail");
+        const r = await onServerless("failing", "sls-fail");
         expect(r.code, r.stderr.slice(-3000)).toBe(0);
       } finally {
         writeFileSync(join(jobsDir, "spark-sql", "failing.sql"), "SELECT 1\n");
@@ -195,9 +195,9 @@ describe("EMR steps and EMR Serverless job runs", () => {
       expect(runs.map((x) => [x.clientToken, x.state])).toEqual([["sls-fail", "FAILED"], ["sls-fail.r2", "SUCCESS"]]);
     });
 
-    it("a TERMINATED application: exit 9 naming it", () => {
+    it("a TERMINATED application: exit 9 naming it", async () => {
       const dead = serverless.addApplication({ name: "old", state: "TERMINATED" });
-      const r = cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "sls-dead", "--target", "emr-serverless", "--application-id", dead.id, "--execution-role-arn", ROLE], { root: s3Root(), env: env() });
+      const r = await cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "sls-dead", "--target", "emr-serverless", "--application-id", dead.id, "--execution-role-arn", ROLE], { root: s3Root(), env: env() });
       expect(r.code).toBe(9);
       expect(r.stderr).toContain(`error: EMR Serverless application ${dead.id} is TERMINATED`);
     });

@@ -43,6 +43,23 @@ export function cliJson<T = Record<string, unknown>>(args: string[], options: Pa
   return { result, json };
 }
 
+/**
+ * The CLI without blocking this process: needed when this process also serves the CLI (the
+ * loopback EMR and EMR Serverless servers run inside the test process).
+ */
+export function cliAsync(args: string[], options: { root?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const started = Date.now();
+  const child = startCli(args, options);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
 /** Starts the CLI without waiting, for tests that interrupt it. */
 export function startCli(args: string[], options: { root?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
   return spawn(process.execPath, [cliPath, ...args], {

@@ -111,6 +111,22 @@ describe("S3Storage on a real S3 server", () => {
     expect(error.fix).toMatch(/AWS_ACCESS_KEY_ID/);
   });
 
+  it("an endpoint that accepts connections and never answers times out: exit 12, not a hang", async () => {
+    const { createServer } = await import("node:net");
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const endpoint = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const storage = new S3Storage(s3ClientFromEnv(env({ AWS_ENDPOINT_URL_S3: endpoint, SPARKJOBS_AWS_MAX_ATTEMPTS: "2", SPARKJOBS_AWS_TIMEOUT_SECONDS: "1" })), { endpoint });
+      const started = Date.now();
+      const error = await storage.readText(`s3://${bucket()}/x`).then(() => undefined, (e) => e);
+      expect(error?.exitCode, String(error)).toBe(12);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      silent.close();
+    }
+  });
+
   it("an endpoint nobody listens on is unreachable (exit 12) after a bounded number of attempts", async () => {
     const port = await freePort();
     const storage = new S3Storage(s3ClientFromEnv(env({ AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`, SPARKJOBS_AWS_MAX_ATTEMPTS: "2" })), { endpoint: `http://127.0.0.1:${port}` });

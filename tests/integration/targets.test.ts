@@ -14,7 +14,7 @@ import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
 import { startStandaloneCluster, type StandaloneCluster } from "../servers/spark-standalone.js";
-import { cliJson, readOutput, storageFor } from "./helpers.js";
+import { cliAsync, readOutput, storageFor } from "./helpers.js";
 
 const s3Env = () => inject("s3Env");
 const bucket = () => inject("s3Bucket");
@@ -38,11 +38,13 @@ describe("the segmentation job on four targets, data in S3", () => {
   let generate: RunJson;
   let emrClusterId = "";
 
-  const runOn = (target: string, runId: string, args: string[], env: Record<string, string> = {}) => {
-    const { result, json } = cliJson<RunJson>([...SEGMENT_ARGS, "--run-id", runId, "--target", target, ...args], {
+  // The EMR servers live in this process: the CLI must not block it (no spawnSync).
+  const runOn = async (target: string, runId: string, args: string[], env: Record<string, string> = {}) => {
+    const result = await cliAsync([...SEGMENT_ARGS, "--run-id", runId, "--target", target, ...args, "--json"], {
       root: rootUri(),
       env: { ...s3Env(), ...env },
     });
+    const json = JSON.parse(result.stdout) as RunJson;
     expect(result.code, result.stderr.slice(-4000)).toBe(0);
     expect(json).toMatchObject({ runId, target, status: "succeeded" });
     runs.set(target, json);
@@ -50,9 +52,9 @@ describe("the segmentation job on four targets, data in S3", () => {
   };
 
   beforeAll(async () => {
-    const g = cliJson<RunJson>(["run", "generate", "--param", "customers=800", "--param", "seed=11", "--run-id", GEN_ID], { root: rootUri(), env: s3Env() });
-    expect(g.result.code, g.result.stderr.slice(-4000)).toBe(0);
-    generate = g.json;
+    const g = await cliAsync(["run", "generate", "--param", "customers=800", "--param", "seed=11", "--run-id", GEN_ID, "--json"], { root: rootUri(), env: s3Env() });
+    expect(g.code, g.stderr.slice(-4000)).toBe(0);
+    generate = JSON.parse(g.stdout);
     const creds = { s3Env: s3Env(), accessKeyId: s3Env().AWS_ACCESS_KEY_ID! };
     emr = await startEmrServer({ ...creds, logLagMs: 1000 });
     serverless = await startEmrServerlessServer(creds);
@@ -70,8 +72,8 @@ describe("the segmentation job on four targets, data in S3", () => {
     for (const uri of code) expect(uri).toMatch(/\/stage\/code\/[0-9a-f]{16}\/(runner\.py|sparkjobs_runner\.zip)$/);
   });
 
-  it("local: spark-submit here, s3:// through S3A", () => {
-    runOn("local", "seg-local", []);
+  it("local: spark-submit here, s3:// through S3A", async () => {
+    await runOn("local", "seg-local", []);
   });
 
   it("standalone: a real master and two workers on loopback; tasks ran on both workers", async () => {
@@ -79,7 +81,7 @@ describe("the segmentation job on four targets, data in S3", () => {
     const cluster: StandaloneCluster = await startStandaloneCluster({ env: s3Env() });
     const events = mkdtempSync(join(tmpdir(), "sparkjobs-events-"));
     try {
-      const { json } = runOn("standalone", "seg-standalone", [
+      const { json } = await runOn("standalone", "seg-standalone", [
         "--master", cluster.masterUrl,
         "--conf", "spark.eventLog.enabled=true",
         "--conf", `spark.eventLog.dir=file://${events}`,
@@ -114,10 +116,10 @@ describe("the segmentation job on four targets, data in S3", () => {
     }
   });
 
-  it("emr: a step with command-runner.jar on the cluster, through the real EMR client", () => {
+  it("emr: a step with command-runner.jar on the cluster, through the real EMR client", async () => {
     const cluster = emr.addCluster({ name: "analytics", logUri: `s3://${bucket()}/emr-logs/` });
     emrClusterId = cluster.id;
-    runOn("emr", "seg-emr", ["--cluster-id", cluster.id], { AWS_ENDPOINT_URL_EMR: emr.endpoint });
+    await runOn("emr", "seg-emr", ["--cluster-id", cluster.id], { AWS_ENDPOINT_URL_EMR: emr.endpoint });
     const steps = emr.cluster(cluster.id)!.steps;
     expect(steps).toHaveLength(1);
     expect(steps[0]!.name).toBe("sparkjobs customer-segmentation seg-emr");
@@ -125,9 +127,9 @@ describe("the segmentation job on four targets, data in S3", () => {
     expect(steps[0]!.state).toBe("COMPLETED");
   });
 
-  it("emr-serverless: a job run on the application, through the real EMR Serverless client", () => {
+  it("emr-serverless: a job run on the application, through the real EMR Serverless client", async () => {
     const app = serverless.addApplication({ name: "analytics" });
-    runOn("emr-serverless", "seg-serverless", [
+    await runOn("emr-serverless", "seg-serverless", [
       "--application-id", app.id,
       "--execution-role-arn", "arn:aws:iam::123456789012:role/sparkjobs-job",
       "--log-uri", `s3://${bucket()}/serverless-logs/`,

@@ -186,7 +186,14 @@ describe("target choice", () => {
 describe("AWS configuration and errors", () => {
   test("a per-service endpoint override wins over AWS_ENDPOINT_URL; keys from the given environment", () => {
     const env = { AWS_ENDPOINT_URL: "http://all", AWS_ENDPOINT_URL_EMR: "http://emr", AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" };
-    expect(awsClientConfig("EMR", env)).toEqual({ region: "eu-west-1", endpoint: "http://emr", maxAttempts: 6, retryMode: "standard", credentials: { accessKeyId: "k", secretAccessKey: "s" } });
+    expect(awsClientConfig("EMR", env)).toEqual({
+      region: "eu-west-1",
+      endpoint: "http://emr",
+      maxAttempts: 6,
+      retryMode: "standard",
+      requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
+      credentials: { accessKeyId: "k", secretAccessKey: "s" },
+    });
     expect(awsClientConfig("S3", env).endpoint).toBe("http://all");
     expect(awsClientConfig("S3", {}).region).toBe("us-east-1");
     expect(awsClientConfig("S3", { SPARKJOBS_AWS_MAX_ATTEMPTS: "2" }).maxAttempts).toBe(2);
