@@ -25,3 +25,21 @@ class RunnerError(Exception):
 def report(error):
     sys.stderr.write(ERROR_PREFIX + json.dumps(error.as_json()) + "\n")
     sys.stderr.flush()
+
+
+def describe(error):
+    """One line saying what went wrong. A Py4JJavaError's first line only names the JVM call
+    ("An error occurred while calling o94.parquet"); the cause at the bottom of the Java chain
+    says what happened (a failed assert_true, a missing file, ...)."""
+    java = getattr(error, "java_exception", None)
+    if java is not None:
+        try:
+            root = java
+            while root.getCause() is not None and not root.getCause().equals(root):
+                root = root.getCause()
+            message = root.getMessage() or ""
+            return f"{root.getClass().getSimpleName()}: {message.strip().splitlines()[0] if message.strip() else ''}".rstrip(": ")
+        except Exception:  # noqa: BLE001 - the JVM is gone: fall back to the Python text
+            pass
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__

@@ -9,7 +9,7 @@ import time
 import traceback
 
 from . import kmeans, storage
-from .errors import INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, report
+from .errors import INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, report
 from .jsonschema_lite import validate
 from .tables import check_columns
 
@@ -102,7 +102,11 @@ def execute(spark, plan, digest):
         if out.get("files"):
             df = df.coalesce(out["files"])
         observation = Observation(f"rows_{out['name']}")
-        df.observe(observation, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(out["uri"])
+        try:
+            df.observe(observation, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(out["uri"])
+        except Exception as e:  # noqa: BLE001 - Spark is lazy: a stage's SQL fails here, when its output is written
+            raise RunnerError(JOB_FAILED, f"writing output {out['name']} (from {out['view']}) failed: {describe(e)}",
+                              where=out["uri"], fix="the SQL or MLlib stage behind this output failed; see the driver log")
         outputs[out["name"]] = {
             "uri": out["uri"],
             "table": out["table"],
@@ -154,8 +158,7 @@ def main(argv):
         return e.exit_code
     except Exception as e:  # noqa: BLE001 - the one place that turns a crash into a reported failure
         traceback.print_exc()
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        report(RunnerError(JOB_FAILED, f"{type(e).__name__}: {first}"))
+        report(RunnerError(JOB_FAILED, describe(e)))
         return JOB_FAILED
     finally:
         spark.stop()

@@ -3,6 +3,9 @@
  * are about credentials or permissions (access, 13), and which name something that does not exist.
  */
 import { SparkjobsError } from "../errors.js";
+import type { AwsService } from "./config.js";
+
+const LABEL: Record<AwsService, string> = { S3: "S3", EMR: "EMR", EMR_SERVERLESS: "EMR Serverless" };
 
 const ACCESS = new Set([
   "InvalidAccessKeyId",
@@ -43,12 +46,12 @@ export function httpStatus(e: unknown): number | undefined {
  * Turns an SDK error into a SparkjobsError. `service` and `endpoint` name what was called,
  * `what` says what sparkjobs was doing ("reading s3://bucket/key").
  */
-export function fromAwsError(e: unknown, service: string, what: string, endpoint: string | undefined): SparkjobsError {
+export function fromAwsError(e: unknown, service: AwsService, what: string, endpoint: string | undefined): SparkjobsError {
   if (e instanceof SparkjobsError) return e;
   const err = e as SdkError;
   const name = errorName(e);
   const status = httpStatus(e);
-  const where = endpoint ? `${service} at ${endpoint}` : service;
+  const where = endpoint ? `${LABEL[service]} at ${endpoint}` : LABEL[service];
   const attempts = err?.$metadata?.attempts;
   const detail = `${name}${status ? ` (HTTP ${status})` : ""}: ${err?.message ?? String(e)}`;
   if (ACCESS.has(name) || status === 403) {
@@ -59,7 +62,7 @@ export function fromAwsError(e: unknown, service: string, what: string, endpoint
   }
   if (NETWORK.has(name) || (err?.code && NETWORK.has(err.code)) || (!status && /ECONNREFUSED|ENOTFOUND|socket hang up|connect/i.test(err?.message ?? ""))) {
     return new SparkjobsError("unreachable", `${where} could not be reached while ${what}${attempts ? ` (${attempts} attempts)` : ""}: ${detail}`, {
-      fix: `check the endpoint (${endpoint ? `set by AWS_ENDPOINT_URL_${service.replace(/[^A-Z]/g, "_")}` : "the region's default"}), the network and AWS_REGION; this is worth retrying later`,
+      fix: `check the endpoint (${endpoint ? `set by AWS_ENDPOINT_URL_${service}` : "the region's default"}), the network and AWS_REGION; this is worth retrying later`,
       cause: e,
     });
   }

@@ -1,8 +1,9 @@
 /**
  * EMR Serverless: the run is a job run on an application. StartJobRun is idempotent by its
  * clientToken, which is the run id, so a submit retried after a crash gets the job run that is
- * already there. A run id whose earlier job run failed or was cancelled is started again under
- * the next token (<run id>.r2, .r3, ...), which a retry finds the same way.
+ * already there. A run id whose earlier job run failed or was cancelled, or took the token with
+ * another plan, is started again under the next token (<run id>.r2, .r3, ...), which a retry
+ * finds the same way.
  * The driver's log is read from the monitoring logUri: {logUri}/applications/{app}/jobs/{run}/SPARK_DRIVER/.
  */
 import {
@@ -107,18 +108,22 @@ export class EmrServerlessBackend implements Backend {
     try {
       return await call();
     } catch (e) {
-      if ((e as Error).name === "ResourceNotFoundException") {
-        throw new SparkjobsError("environment", `EMR Serverless says: ${(e as Error).message} (while ${what})`, {
-          fix: "check --application-id and AWS_REGION (aws emr-serverless list-applications)",
-        });
-      }
-      if ((e as Error).name === "ValidationException") {
-        throw new SparkjobsError("environment", `EMR Serverless refused the request while ${what}: ${(e as Error).message}`, {
-          fix: "check the application's state, --execution-role-arn and --log-uri",
-        });
-      }
-      throw fromAwsError(e, "EMR_SERVERLESS", what, this.options.endpoint);
+      throw this.error(e, what);
     }
+  }
+
+  private error(e: unknown, what: string): SparkjobsError {
+    if ((e as Error).name === "ResourceNotFoundException") {
+      return new SparkjobsError("environment", `EMR Serverless says: ${(e as Error).message} (while ${what})`, {
+        fix: "check --application-id and AWS_REGION (aws emr-serverless list-applications)",
+      });
+    }
+    if ((e as Error).name === "ValidationException") {
+      return new SparkjobsError("environment", `EMR Serverless refused the request while ${what}: ${(e as Error).message}`, {
+        fix: "check the application's state, --execution-role-arn and --log-uri",
+      });
+    }
+    return fromAwsError(e, "EMR_SERVERLESS", what, this.options.endpoint);
   }
 
   async submit(plan: RunPlan, staged: Staged): Promise<Submission> {
@@ -132,7 +137,14 @@ export class EmrServerlessBackend implements Backend {
     }
     for (let attempt = 1; attempt <= MAX_ATTEMPTS_PER_RUN_ID; attempt++) {
       const request = jobRunRequest(plan, staged, this.options, attempt);
-      const { jobRunId } = await this.send(`starting a job run on ${applicationId}`, () => client.send(new StartJobRunCommand(request)));
+      let jobRunId: string | undefined;
+      try {
+        ({ jobRunId } = await client.send(new StartJobRunCommand(request)));
+      } catch (e) {
+        // The token was taken by an earlier job run of this run id with another plan: try the next one.
+        if ((e as Error).name === "ConflictException" || (e as Error).name === "IdempotentParameterMismatchException") continue;
+        throw this.error(e, `starting a job run on ${applicationId}`);
+      }
       const { jobRun } = await this.send(`reading job run ${jobRunId}`, () => client.send(new GetJobRunCommand({ applicationId, jobRunId: jobRunId! })));
       const state = runStateOfJobRun(jobRun?.state ?? "");
       if (state === "failed" || state === "cancelled") continue; // an earlier attempt of this run id: start the next one

@@ -1,4 +1,4 @@
-"""Small-file IO through Hadoop's FileSystem: exact bytes, atomic writes."""
+"""The runner's edges: small-file IO through Hadoop's FileSystem (exact bytes, atomic writes) and error descriptions."""
 import hashlib
 
 from sparkjobs_runner import storage
@@ -21,3 +21,15 @@ def test_write_text_atomically_replaces_the_file_and_leaves_no_temporary(spark, 
     storage.write_text_atomically(spark, uri, "second\n")
     assert storage.read_text(spark, uri) == "second\n"
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.endswith(".crc")) == ["_manifest.json"]
+
+
+def test_describe_names_the_root_cause_of_a_java_error_not_the_jvm_call(spark):
+    from sparkjobs_runner.errors import describe
+
+    try:
+        spark.sql("SELECT assert_true(id < 0, 'planted failure: ids are not negative') FROM range(3)").collect()
+    except Exception as e:  # noqa: BLE001
+        text = describe(e)
+    assert "planted failure: ids are not negative" in text
+    assert "An error occurred while calling" not in text
+    assert describe(ValueError("bad\nsecond line")) == "ValueError: bad"
