@@ -4,6 +4,7 @@
  * Spark, data and logs in the loopback S3 server: success under throttling, a failing job with its
  * log tail, cancel, a submit retried after the client crashed, and the errors an operator meets.
  */
+import { AddJobFlowStepsCommand, EMRClient } from "@aws-sdk/client-emr";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -137,6 +138,22 @@ describe("EMR steps and EMR Serverless job runs", () => {
     expect(r.stderr).toMatch(/started transient cluster j-[A-Z0-9]+ for run emr-transient/);
     const id = /transient cluster (j-[A-Z0-9]+)/.exec(r.stderr)![1]!;
     expect(emr.cluster(id)!.steps.map((s) => s.state)).toEqual(["COMPLETED"]);
+  });
+
+  it("stage prints the step an orchestrator submits (Step Functions' addStep.sync); that step, added as printed, runs and validates", async () => {
+    const staged = await cli(["stage", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-staged", "--target", "emr", "--cluster-id", clusterId, "--json"], { root: s3Root(), env: env() });
+    expect(staged.code, staged.stderr).toBe(0);
+    const out = JSON.parse(staged.stdout);
+    expect(out.emrStep).toMatchObject({ Name: "sparkjobs catalogue emr-staged", ActionOnFailure: "CONTINUE", HadoopJarStep: { Jar: "command-runner.jar" } });
+    expect(out.jobDriver.sparkSubmit.entryPointArguments).toEqual(["--plan", out.planUri]);
+    const client = new EMRClient({ endpoint: emr.endpoint, region: "us-east-1", credentials: { accessKeyId: inject("s3Env").AWS_ACCESS_KEY_ID!, secretAccessKey: inject("s3Env").AWS_SECRET_ACCESS_KEY! } });
+    const { StepIds } = await client.send(new AddJobFlowStepsCommand({ JobFlowId: clusterId, Steps: [out.emrStep] }));
+    const step = () => emr.cluster(clusterId)!.steps.find((s) => s.id === StepIds![0]);
+    await until(() => ["COMPLETED", "FAILED"].includes(step()?.state ?? ""), 180_000);
+    expect(step()!.state).toBe("COMPLETED");
+    const v = await cli(["validate", "emr-staged", "--json"], { root: s3Root(), env: env() });
+    expect(v.code, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ runId: "emr-staged", status: "complete", outputs: { catalogue: { rows: 400 } } });
   });
 
   it("a TERMINATED cluster: exit 9 naming the cluster and its state; nothing written under the run", async () => {

@@ -18,6 +18,7 @@ import {
   RunJobFlowCommand,
   type EMRClient,
   type StepConfig,
+  type StepState,
   type StepSummary,
 } from "@aws-sdk/client-emr";
 import type { RunPlan, TransientCluster } from "../../../schemas/src/index.js";
@@ -183,7 +184,9 @@ export class EmrBackend implements Backend {
   private async findStep(clusterId: string, name: string, states: Set<string>): Promise<StepSummary | undefined> {
     let marker: string | undefined;
     do {
-      const page = await this.send(`listing the steps of ${clusterId}`, () => this.options.client.send(new ListStepsCommand({ ClusterId: clusterId, Marker: marker })));
+      const page = await this.send(`listing the steps of ${clusterId}`, () =>
+        this.options.client.send(new ListStepsCommand({ ClusterId: clusterId, StepStates: [...states] as StepState[], Marker: marker })),
+      );
       const found = page.Steps?.find((s) => s.Name === name && states.has(s.Status?.State ?? ""));
       if (found) return found;
       marker = page.Marker;
