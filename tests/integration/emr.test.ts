@@ -79,9 +79,11 @@ describe("EMR steps and EMR Serverless job runs", () => {
 
   it("success, with throttled answers retried by the client", async () => {
     emr.throttleNext(3);
-    const r = await onEmr("catalogue", "emr-ok");
+    const r = await onEmr("catalogue", "emr-ok", ["--execution-role-arn", ROLE]);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ runId: "emr-ok", target: "emr", status: "succeeded", outputs: { catalogue: { rows: 400 } } });
+    // The runtime role went with the step.
+    expect(emr.cluster(clusterId)!.steps.find((x) => x.name.endsWith(" emr-ok"))!.executionRoleArn).toBe(ROLE);
     const throttled = emr.requests.filter((q) => q.status === 400);
     expect(throttled.length).toBe(3);
     expect(emr.requests.at(-1)!.status).toBe(200);
@@ -210,6 +212,18 @@ describe("EMR steps and EMR Serverless job runs", () => {
       }
       const runs = serverless.application(appId)!.runs.filter((x) => x.clientToken.startsWith("sls-fail"));
       expect(runs.map((x) => [x.clientToken, x.state])).toEqual([["sls-fail", "FAILED"], ["sls-fail.r2", "SUCCESS"]]);
+    });
+
+    it("SIGTERM cancels the job run: CancelJobRun, CANCELLED, exit 130", async () => {
+      const child = startCli(["run", "endless", "--jobs-dir", jobsDir, "--run-id", "sls-cancel", "--target", "emr-serverless", "--application-id", appId, "--execution-role-arn", ROLE, "--log-wait", "5"], { root: s3Root(), env: env() });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      const run = () => serverless.application(appId)!.runs.find((x) => x.clientToken === "sls-cancel");
+      await until(() => run()?.state === "RUNNING", 120_000);
+      await new Promise((r) => setTimeout(r, 3000));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(130);
+      await until(() => run()?.state === "CANCELLED", 60_000);
+      expect(serverless.requests.some((q) => q.operation === "CancelJobRun" && q.status === 200)).toBe(true);
     });
 
     it("a TERMINATED application: exit 9 naming it", async () => {
