@@ -138,7 +138,10 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     throw e;
   });
   if (status.state !== "succeeded") {
-    throw failureError(status, submission, await options.backend.logs(submission, 30));
+    // The driver log is read only when the status does not already explain the failure: on EMR,
+    // reading logs again would download them again and may wait for them again.
+    const explained = status.state === "cancelled" || status.failure !== undefined || status.logTail !== undefined;
+    throw failureError(status, submission, explained ? "" : await options.backend.logs(submission, 30));
   }
   const state = await readManifest(options.storage, base);
   if (!state.complete) {
