@@ -21,6 +21,8 @@ export const col = {
   int: (description?: string) => typed(z.number().int().min(-2147483648).max(2147483647), "int", description),
   nonNegativeInt: (description?: string) => typed(z.number().int().min(0).max(2147483647), "int", description),
   /** 64-bit integer; read back into JavaScript as a number (exact below 2^53). */
+  /** A 0/1 integer (a binary label). */
+  oneOf01: (description?: string) => typed(z.number().int().min(0).max(1), "int", description),
   long: (description?: string) => typed(z.number().int(), "bigint", description),
   count: (description?: string) => typed(z.number().int().min(0), "bigint", description),
   double: (description?: string) => typed(z.number(), "double", description),

@@ -101,6 +101,17 @@ export const checkSpec = z.union([
 ]);
 export type CheckSpec = z.infer<typeof checkSpec>;
 
+/** A Spark ML pipeline model saved by an earlier run, found through that run's manifest. */
+export const modelSpec = z.strictObject({
+  fromRun: z.strictObject({
+    param: identifier,
+    job: z.string().min(1),
+    /** Name under the run's manifest `models`; `{param}` placeholders are replaced by parameters. */
+    model: z.string().min(1),
+  }),
+  description: z.string().optional(),
+});
+
 export const jobDefinition = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "use lower-case letters, digits and -"),
   /** Raise when the outputs change meaning; it is recorded in every plan and manifest. */
@@ -108,6 +119,7 @@ export const jobDefinition = z.strictObject({
   description: z.string(),
   params: z.record(identifier, paramSpec).default({}),
   inputs: z.record(identifier, inputSpec).default({}),
+  models: z.record(identifier, modelSpec).default({}),
   stages: z.array(stageSpec).min(1),
   outputs: z.record(identifier, outputSpec),
   checks: z.array(checkSpec).default([]),
@@ -161,5 +173,75 @@ export const kmeansConfig = z.strictObject({
 });
 export type KMeansConfig = z.infer<typeof kmeansConfig>;
 
-export const mllibConfig = z.discriminatedUnion("algorithm", [kmeansConfig]);
+/** pyspark.ml.classification.GBTClassifier parameters. */
+export const gbtParams = z.strictObject({
+  maxIter: z.number().int().positive().default(50),
+  maxDepth: z.number().int().min(1).max(30).default(4),
+  stepSize: z.number().positive().max(1).default(0.1),
+  subsamplingRate: z.number().positive().max(1).default(1),
+  minInstancesPerNode: z.number().int().positive().default(1),
+  maxBins: z.number().int().min(2).default(32),
+  featureSubsetStrategy: z.string().default("all"),
+  seed: z.number().int().default(42),
+});
+
+/** pyspark.ml.classification.LogisticRegression parameters. */
+export const logisticParams = z.strictObject({
+  maxIter: z.number().int().positive().default(100),
+  regParam: z.number().min(0).default(0),
+  elasticNetParam: z.number().min(0).max(1).default(0),
+  standardization: z.boolean().default(true),
+  tol: z.number().positive().default(1e-6),
+});
+
+export const classifierModel = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("gbt"), params: gbtParams.default(gbtParams.parse({})) }),
+  z.strictObject({ type: z.literal("logistic"), params: logisticParams.default(logisticParams.parse({})) }),
+]);
+
+/** Binary classification: one Spark ML pipeline per model (preparation + estimator), fitted on a seeded split. */
+export const classifierConfig = z.strictObject({
+  algorithm: z.literal("classifier"),
+  description: z.string().optional(),
+  /** Columns copied from the input rows into the predictions (keys and grouping columns). */
+  keep: z.array(identifier).min(1),
+  /** The label: boolean, or a number that is 0 or 1. Null labels are an error. */
+  label: identifier,
+  numeric: z.array(identifier).default([]),
+  /** String columns, one-hot encoded; null and unseen values get a slot of their own. */
+  categorical: z.array(identifier).default([]),
+  /** Numeric columns transformed with log(1 + x) before the model sees them. */
+  log1p: z.array(identifier).default([]),
+  /** Rows whose hash of `by` (with the seed) falls below testFraction are held out for evaluation. */
+  split: z.strictObject({
+    by: identifier,
+    testFraction: z.number().gt(0).lt(1).default(0.3),
+    seed: z.number().int().default(42),
+  }),
+  /** Models by name; each gives the predictions column p_<name> and is saved as <stage>_<name>. */
+  models: z.record(identifier, classifierModel).refine((m) => Object.keys(m).length > 0, "name at least one model"),
+  /** Metrics are reported overall and for each value of these columns. */
+  groupBy: z.array(identifier).default([]),
+  /** Columns joining a truth view (the stage's truth) to the rows, for the oracle AUC. */
+  truthKeys: z.array(identifier).default([]),
+  calibrationBins: z.number().int().min(2).max(100).default(10),
+  /** View names for the stage's results. */
+  outputs: z.strictObject({ predictions: identifier, metrics: identifier, calibration: identifier, importance: identifier }),
+});
+export type ClassifierConfig = z.infer<typeof classifierConfig>;
+
+/** Scores rows with a saved classifier pipeline (a `models:` entry of the job) without retraining. */
+export const scoreConfig = z.strictObject({
+  algorithm: z.literal("score"),
+  description: z.string().optional(),
+  /** The job's `models:` entry to load. */
+  model: identifier,
+  keep: z.array(identifier).min(1),
+  /** Name of the probability column written. */
+  probability: identifier.default("p_response"),
+  outputs: z.strictObject({ scores: identifier }),
+});
+export type ScoreConfig = z.infer<typeof scoreConfig>;
+
+export const mllibConfig = z.discriminatedUnion("algorithm", [kmeansConfig, classifierConfig, scoreConfig]);
 export type MllibConfig = z.infer<typeof mllibConfig>;

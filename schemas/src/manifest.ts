@@ -19,6 +19,17 @@ export const manifestOutput = z.strictObject({
 });
 export type ManifestOutput = z.infer<typeof manifestOutput>;
 
+/** A Spark ML pipeline model a run saved (under runUri/models/), loadable with PipelineModel.load. */
+export const manifestModel = z.strictObject({
+  uri: z.string(),
+  stage: z.string(),
+  type: z.string(),
+  label: z.string(),
+  /** The input columns the pipeline reads. */
+  columns: z.array(z.string()),
+});
+export type ManifestModel = z.infer<typeof manifestModel>;
+
 export const runManifest = z.strictObject({
   manifestVersion: z.literal(MANIFEST_VERSION),
   runId,
@@ -32,6 +43,8 @@ export const runManifest = z.strictObject({
   durationMs: z.number().int().min(0),
   outputs: z.record(identifier, manifestOutput),
   metrics: z.record(z.string(), z.unknown()),
+  /** Models saved by the run, by name (absent in runs that save none). */
+  models: z.record(identifier, manifestModel).optional(),
   stages: z.array(z.strictObject({ name: z.string(), kind: z.string(), ms: z.number().int().min(0) })),
 });
 export type RunManifest = z.infer<typeof runManifest>;

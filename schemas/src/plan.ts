@@ -41,12 +41,15 @@ export const planMllibStage = z.strictObject({
   file: z.string(),
   input: identifier,
   truth: z.strictObject({ view: identifier, column: identifier }).optional(),
-  /** k fixed by a parameter (null: choose by silhouette within config.k). */
+  /** K-Means: k fixed by a parameter (null: choose by silhouette within config.k; always null for other algorithms). */
   fixedK: z.number().int().min(2).nullable(),
   config: mllibConfig,
 });
 export const planStage = z.discriminatedUnion("kind", [planSqlStage, planMllibStage]);
 export type PlanStage = z.infer<typeof planStage>;
+
+/** A saved model the plan loads (score stages), resolved through its run's manifest. */
+export const planModel = z.strictObject({ name: identifier, uri: z.string().min(1) });
 
 export const planOutput = z.strictObject({
   name: identifier,
@@ -67,6 +70,7 @@ export const runPlan = z.strictObject({
   /** Where the run writes: outputs under runUri/<output>/, then runUri/_manifest.json last. */
   runUri: z.string().min(1),
   inputs: z.array(planInput),
+  models: z.array(planModel).default([]),
   stages: z.array(planStage).min(1),
   outputs: z.array(planOutput).min(1),
   checks: z.array(checkSpec),

@@ -95,6 +95,21 @@ export const truthSegments = table(
   },
 );
 
+export const offerTruth = table(
+  "offer_truth",
+  {
+    description: "Generator only: the planted probability of responding to each campaign type on each channel, without contact (control) and with it.",
+    primaryKey: ["customer_id", "campaign_type", "channel"],
+  },
+  {
+    customer_id: col.string(),
+    campaign_type: col.oneOf(CAMPAIGN_TYPES),
+    channel: col.oneOf(CHANNELS),
+    p_control: col.fraction("probability of buying anyway, when held out"),
+    p_treatment: col.fraction("probability of responding when contacted"),
+  },
+);
+
 export const onlineRetailRaw = table(
   "online_retail_raw",
   { description: "UCI Online Retail as published: one row per invoice line, naive UK local time." },
@@ -172,6 +187,75 @@ export const segmentProfiles = table(
   },
 );
 
+export const responseScores = table(
+  "response_scores",
+  { description: "Every contacted exposure with its split and each model's predicted response probability.", primaryKey: ["exposure_id"] },
+  {
+    exposure_id: col.string(),
+    customer_id: col.string(),
+    campaign_id: col.string(),
+    campaign_type: col.oneOf(CAMPAIGN_TYPES),
+    channel: col.oneOf(CHANNELS),
+    segment: segmentName,
+    split: col.oneOf(["train", "test"], "test rows were held out of fitting"),
+    label: col.oneOf01("1 when the customer responded"),
+    p_gbt: col.fraction("gradient-boosted trees"),
+    p_logistic: col.fraction("logistic regression"),
+  },
+);
+
+export const modelMetrics = table(
+  "model_metrics",
+  { description: "Held-out metrics of each model, overall and per group (segment, campaign type).", primaryKey: ["model", "scope", "scope_value"] },
+  {
+    model: col.string(),
+    scope: col.string("overall, or the column the rows are grouped by"),
+    scope_value: col.string("the group's value; 'all' for overall"),
+    rows: col.count("test rows"),
+    positives: col.count("test rows with label 1"),
+    auc: col.fraction("area under the ROC curve; null when the rows hold one class only").nullable(),
+    pr_auc: col.fraction("area under the precision-recall curve; null when undefined").nullable(),
+    lift_top_decile: col.nonNegativeDouble("response rate of the 10% highest scored over the rate of all; null without positives").nullable(),
+    oracle_auc: col.fraction("AUC of the planted true probabilities on the same rows (generated data only)").nullable(),
+    note: col.string("why a metric is null").nullable(),
+  },
+);
+
+export const responseCalibration = table(
+  "response_calibration",
+  { description: "Calibration on the held-out rows: equal-count bins of predicted probability against the observed rate.", primaryKey: ["model", "bin"] },
+  {
+    model: col.string(),
+    bin: col.nonNegativeInt("0 = lowest predictions"),
+    rows: col.count(),
+    mean_predicted: col.fraction(),
+    observed_rate: col.fraction(),
+  },
+);
+
+export const featureImportance = table(
+  "feature_importance",
+  { description: "Importance of each input column per model: GBT split gain; logistic |coefficient| x the column's standard deviation. One-hot slots add up to their column.", primaryKey: ["model", "feature"] },
+  {
+    model: col.string(),
+    feature: col.string(),
+    importance: col.nonNegativeDouble("normalised to sum to 1 per model"),
+    rank: col.nonNegativeInt("1 = most important"),
+  },
+);
+
+export const offerScores = table(
+  "offer_scores",
+  { description: "Predicted response probability of every customer for every campaign type on every channel, from a saved model.", primaryKey: ["customer_id", "campaign_type", "channel"] },
+  {
+    customer_id: col.string(),
+    campaign_type: col.oneOf(CAMPAIGN_TYPES),
+    channel: col.oneOf(CHANNELS),
+    segment: segmentName,
+    p_response: col.fraction(),
+  },
+);
+
 /** Every table by the name job definitions use in `schema:`. */
 export const tables = {
   transactions,
@@ -180,11 +264,17 @@ export const tables = {
   customers,
   campaigns,
   truth_segments: truthSegments,
+  offer_truth: offerTruth,
   online_retail_raw: onlineRetailRaw,
   clean_transactions: cleanTransactions,
   customer_features: customerFeatures,
   customer_segments: customerSegments,
   segment_profiles: segmentProfiles,
+  response_scores: responseScores,
+  model_metrics: modelMetrics,
+  response_calibration: responseCalibration,
+  feature_importance: featureImportance,
+  offer_scores: offerScores,
 } as const;
 
 export type TableName = keyof typeof tables;

@@ -9,7 +9,7 @@ import { loadJob, type LoadedJob } from "./config/job.js";
 import { resolveParams } from "./config/params.js";
 import { SparkjobsError, type ErrorKind } from "./errors.js";
 import { buildPlan, newRunId, planSha256, runUri } from "./plan/build.js";
-import { checkInputs, resolveInputs } from "./plan/inputs.js";
+import { checkInputs, resolveInputs, resolveModels } from "./plan/inputs.js";
 import { evaluateChecks, type CheckResult } from "./results/checks.js";
 import { readManifest } from "./results/manifest.js";
 import { validateOutputs, type OutputReport } from "./results/validate.js";
@@ -58,6 +58,7 @@ export async function prepareRun(options: Omit<RunOptions, "backend" | "timeoutM
   const job = loadJob(options.jobsDir, options.job);
   const { values } = resolveParams(job.definition, job.file, options.params);
   for (const { config } of job.mllib.values()) {
+    if (config.algorithm !== "kmeans") continue;
     const k = config.k.param ? values[config.k.param]?.value : undefined;
     if (k === 1) {
       throw new SparkjobsError("usage", `--param ${config.k.param}=1 is not a number of segments`, {
@@ -67,8 +68,9 @@ export async function prepareRun(options: Omit<RunOptions, "backend" | "timeoutM
   }
   const runId = options.runId ?? newRunId(job.definition.name, options.now ?? new Date());
   const inputUris = await resolveInputs(job.definition, job.file, values, options.storage, options.root);
+  const modelUris = await resolveModels(job.definition, job.file, values, options.storage, options.root);
   await checkInputs(job.definition, inputUris, options.storage);
-  const plan = buildPlan(job, { runId, root: options.root, params: values, inputUris, engineConf: options.engineConf ?? {} });
+  const plan = buildPlan(job, { runId, root: options.root, params: values, inputUris, modelUris, engineConf: options.engineConf ?? {} });
   return { job, plan };
 }
 

@@ -344,3 +344,60 @@ describe("checkJob rejects", () => {
     expect(formatError(error).split("\n").at(-1)).toBe(FIX_LINE);
   });
 });
+
+describe("checkJob: classifier and score stages", () => {
+  const RESPONSE_MODELS = readFileSync(join(repo, "jobs", "mllib-configs", "response_models.yaml"), "utf8");
+  const SCORE = readFileSync(join(repo, "jobs", "mllib-configs", "score_offers.yaml"), "utf8");
+  const JOB = `name: demo
+version: 1
+description: response and scoring
+params:
+  model_run: { type: runId }
+  model: { type: enum, values: [gbt, logistic], default: gbt }
+inputs:
+  transactions: { uri: data/transactions.parquet, schema: transactions }
+models:
+  response_model:
+    fromRun: { param: model_run, job: response, model: "response_{model}" }
+stages:
+  - { kind: sql, name: rows, file: features.sql }
+  - { kind: mllib, name: response, config: response.yaml, input: rows }
+  - { kind: mllib, name: scoring, config: score.yaml, input: rows }
+outputs:
+  scores: { from: offer_scores, schema: offer_scores }
+  metrics: { from: model_metrics, schema: model_metrics }
+`;
+  const jobFiles = (text: string, mllib: Record<string, string> = {}) =>
+    files(text, { sql: { "features.sql": FEATURES_SQL }, mllib: { "response.yaml": RESPONSE_MODELS, "score.yaml": SCORE, ...mllib } });
+
+  test("the committed configurations load, and their result views can be outputs", () => {
+    const job = checkJob(jobFiles(JOB));
+    expect(job.mllib.get("response")?.config.algorithm).toBe("classifier");
+    expect(job.mllib.get("scoring")?.config.algorithm).toBe("score");
+  });
+
+  test("a log1p column that is not a numeric feature, and a label that is also a feature", () => {
+    const config = edit(edit(RESPONSE_MODELS, "log1p: [recency_days,", "log1p: [segment, recency_days,"), "label: responded", "label: frequency");
+    const error = rejected(jobFiles(JOB, { "response.yaml": config }));
+    expect(problemAt(error, "log1p")).toMatchObject({ file: "jobs/mllib-configs/response.yaml", message: '"segment" is not one of the numeric features' });
+    expect(problemAt(error, "label").message).toBe('the label "frequency" is also a feature');
+  });
+
+  test("a score stage whose model is not declared under models", () => {
+    const error = rejected(jobFiles(JOB, { "score.yaml": edit(SCORE, "model: response_model", "model: churn_model") }));
+    expect(problemAt(error, "model")).toMatchObject({ file: "jobs/mllib-configs/score.yaml", message: '"churn_model" is not declared under models in jobs/demo.yaml' });
+  });
+
+  test("a model whose run parameter is not a runId, and an undeclared placeholder", () => {
+    const text = edit(edit(JOB, "model_run: { type: runId }", "model_run: { type: string }"), '"response_{model}"', '"response_{algo}"');
+    const error = rejected(jobFiles(text));
+    expect(problemAt(error, "models.response_model.fromRun.param").message).toBe('parameter "model_run" must have type runId');
+    expect(problemAt(error, "models.response_model.fromRun.model").message).toBe("placeholder {algo} is not a declared parameter");
+  });
+
+  test("a classifier without models", () => {
+    const config = RESPONSE_MODELS.slice(0, RESPONSE_MODELS.indexOf("models:")) + "models: {}\n" + RESPONSE_MODELS.slice(RESPONSE_MODELS.indexOf("groupBy:"));
+    const error = rejected(jobFiles(JOB, { "response.yaml": config }));
+    expect(problemAt(error, "models").message).toBe("name at least one model");
+  });
+});

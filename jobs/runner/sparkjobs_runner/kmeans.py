@@ -68,7 +68,7 @@ def _fit_best(vectors, k, config, restarts):
     return best
 
 
-def run(spark, stage, log):
+def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
     config = stage["config"]
     id_col = config["idColumn"]
     source = spark.table(stage["input"])

@@ -8,12 +8,12 @@ import sys
 import time
 import traceback
 
-from . import kmeans, storage
+from . import classifier, kmeans, score, storage
 from .errors import INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, report
 from .jsonschema_lite import validate
 from .tables import check_columns
 
-MLLIB = {"kmeans": kmeans.run}
+MLLIB = {"kmeans": kmeans.run, "classifier": classifier.run, "score": score.run}
 METRICS_ROW_LIMIT = 1000
 
 
@@ -64,6 +64,8 @@ def execute(spark, plan, digest):
     started_at, t0 = now(), time.time()
     tables = plan["tables"]
     metrics, stage_times = {}, []
+    # What MLlib stages need from the run, and the models they save (name -> manifest entry).
+    ctx = {"runUri": plan["runUri"].rstrip("/"), "planModels": {m["name"]: m["uri"] for m in plan.get("models", [])}, "models": {}}
 
     for item in plan["inputs"]:
         try:
@@ -89,7 +91,7 @@ def execute(spark, plan, digest):
                                       where=stage["file"], fix="aggregate further: metrics are for small summaries")
                 metrics[stage["metrics"]] = [_jsonable(r) for r in rows]
         else:
-            metrics[stage["name"]] = MLLIB[stage["config"]["algorithm"]](spark, stage, log)
+            metrics[stage["name"]] = MLLIB[stage["config"]["algorithm"]](spark, stage, log, ctx)
         stage_times.append({"name": stage["name"], "kind": stage["kind"], "ms": int((time.time() - t) * 1000)})
 
     from pyspark.sql import Observation
@@ -130,6 +132,7 @@ def execute(spark, plan, digest):
         "durationMs": int((time.time() - t0) * 1000),
         "outputs": outputs,
         "metrics": metrics,
+        **({"models": ctx["models"]} if ctx["models"] else {}),
         "stages": stage_times,
     }
 

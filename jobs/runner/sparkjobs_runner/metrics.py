@@ -71,3 +71,20 @@ def name_segments(centroids):
         taken = sum(1 for v in names.values() if v == base or v.startswith(base + "-"))
         names[centroids[c]["cluster"]] = f"{base}-{taken + 1}"
     return names
+
+
+def importance_by_column(slots, weights, columns):
+    """Adds the weights of a model's feature slots up per input column, normalised to sum to 1.
+
+    slots: names of the assembled vector's slots: __i_<column> for numeric columns, __o_<column>_<value>
+    for one-hot slots. Returns [(column, weight)] from the most to the least important.
+    """
+    totals = {c: 0.0 for c in columns}
+    for slot, weight in zip(slots, weights):
+        rest = slot[4:] if slot[:4] in ("__i_", "__o_") else slot
+        owner = max((c for c in columns if rest == c or rest.startswith(c + "_")), key=len, default=None)
+        if owner is None:
+            raise ValueError(f"feature slot {slot!r} belongs to none of the columns {columns}")
+        totals[owner] += abs(float(weight))
+    total = sum(totals.values())
+    return sorted(((c, w / total if total > 0 else 0.0) for c, w in totals.items()), key=lambda cw: (-cw[1], cw[0]))

@@ -75,16 +75,7 @@ export function checkJob(files: JobFiles): LoadedJob {
         const config = parseMllib(shown, text, problems);
         if (config) {
           mllib.set(stage.name, { file: shown, config });
-          const kParam = config.k.param;
-          if (kParam !== undefined) {
-            const spec = definition.params[kParam];
-            if (!spec) problems.push({ file: shown, path: "k.param", message: `parameter "${kParam}" is not declared under params in ${file}` });
-            else if (spec.type !== "int") problems.push({ file: shown, path: "k.param", message: `parameter "${kParam}" must have type int, not ${spec.type}` });
-          }
-          for (const [role, column] of Object.entries(config.naming)) {
-            if (!config.features.includes(column)) problems.push({ file: shown, path: `naming.${role}`, message: `"${column}" is not one of the features; segments are named from the clustered features` });
-          }
-          if (config.k.max < config.k.min) problems.push({ file: shown, path: "k.max", message: `k.max (${config.k.max}) is below k.min (${config.k.min})` });
+          problems.push(...mllibProblems(config, shown, file, definition));
           for (const v of Object.values(config.outputs)) views.add(v);
         }
       }
@@ -107,6 +98,14 @@ export function checkJob(files: JobFiles): LoadedJob {
       }
     }
   }
+  for (const [name, model] of Object.entries(definition.models)) {
+    const spec = definition.params[model.fromRun.param];
+    if (!spec) at(["models", name, "fromRun", "param"], `parameter "${model.fromRun.param}" is not declared under params`);
+    else if (spec.type !== "runId") at(["models", name, "fromRun", "param"], `parameter "${model.fromRun.param}" must have type runId`);
+    for (const m of model.fromRun.model.matchAll(/\{([^}]*)\}/g)) {
+      if (!definition.params[m[1]!]) at(["models", name, "fromRun", "model"], `placeholder {${m[1]}} is not a declared parameter`);
+    }
+  }
   definition.checks.forEach((check, i) => {
     if ("output" in check && !Object.hasOwn(definition.outputs, check.output)) at(["checks", i, "output"], `"${check.output}" is not one of the outputs`);
   });
@@ -121,6 +120,35 @@ export function checkJob(files: JobFiles): LoadedJob {
   }
   if (problems.length) throw invalid(file, problems);
   return { definition, file, sql, mllib };
+}
+
+/** Cross-checks between an MLlib configuration and the job that uses it. */
+function mllibProblems(config: MllibConfig, shown: string, file: string, definition: JobDefinition): Problem[] {
+  const problems: Problem[] = [];
+  const at = (path: string, message: string) => problems.push({ file: shown, path, message });
+  if (config.algorithm === "kmeans") {
+    const kParam = config.k.param;
+    if (kParam !== undefined) {
+      const spec = definition.params[kParam];
+      if (!spec) at("k.param", `parameter "${kParam}" is not declared under params in ${file}`);
+      else if (spec.type !== "int") at("k.param", `parameter "${kParam}" must have type int, not ${spec.type}`);
+    }
+    for (const [role, column] of Object.entries(config.naming)) {
+      if (!config.features.includes(column)) at(`naming.${role}`, `"${column}" is not one of the features; segments are named from the clustered features`);
+    }
+    if (config.k.max < config.k.min) at("k.max", `k.max (${config.k.max}) is below k.min (${config.k.min})`);
+  } else if (config.algorithm === "classifier") {
+    if (config.numeric.length + config.categorical.length === 0) at("numeric", "name at least one numeric or categorical feature column");
+    for (const column of config.log1p) {
+      if (!config.numeric.includes(column)) at("log1p", `"${column}" is not one of the numeric features`);
+    }
+    const both = config.numeric.filter((c) => config.categorical.includes(c));
+    if (both.length) at("categorical", `${both.map((c) => `"${c}"`).join(", ")} cannot be both numeric and categorical`);
+    if ([...config.numeric, ...config.categorical].includes(config.label)) at("label", `the label "${config.label}" is also a feature`);
+  } else if (config.algorithm === "score") {
+    if (!Object.hasOwn(definition.models, config.model)) at("model", `"${config.model}" is not declared under models in ${file}`);
+  }
+  return problems;
 }
 
 function parseMllib(file: string, text: string, problems: Problem[]): MllibConfig | undefined {

@@ -21,6 +21,8 @@ export interface PlanContext {
   params: Record<string, ParamValue>;
   /** URI of every input, by input name (optional inputs that are absent are left out). */
   inputUris: Record<string, string>;
+  /** URI of every saved model the job loads, by its name under `models:`. */
+  modelUris?: Record<string, string>;
   /** Engine-specific Spark settings merged under the job's own (the job wins). */
   engineConf?: Record<string, string>;
 }
@@ -61,7 +63,7 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
       };
     }
     const { file, config } = job.mllib.get(stage.name)!;
-    const kParam = config.k.param;
+    const kParam = config.algorithm === "kmeans" ? config.k.param : undefined;
     const k = kParam ? ctx.params[kParam]?.value : undefined;
     return {
       kind: "mllib",
@@ -96,6 +98,7 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
     params: ctx.params,
     runUri: base,
     inputs,
+    models: Object.entries(ctx.modelUris ?? {}).map(([name, uri]) => ({ name, uri })),
     stages,
     outputs,
     checks: def.checks,

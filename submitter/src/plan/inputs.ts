@@ -34,6 +34,7 @@ export async function resolveInputs(
 ): Promise<Record<string, string>> {
   const uris: Record<string, string> = {};
   const problems: Problem[] = [];
+  const missingJobs = new Set<string>();
   for (const [name, spec] of Object.entries(def.inputs)) {
     if ("uri" in spec) {
       uris[name] = absolute(substitute(spec.uri, params), cwd);
@@ -43,6 +44,7 @@ export async function resolveInputs(
     const state = await readManifest(storage, runUri(root, source));
     if (!state.complete && problems.some((p) => p.message.startsWith(`run ${source} `))) continue;
     if (!state.complete) {
+      missingJobs.add(spec.fromRun.job);
       problems.push({ file, path: `inputs.${name}`, message: `run ${source} (--param ${spec.fromRun.param}) is not complete: ${state.reason}` });
       continue;
     }
@@ -60,7 +62,46 @@ export async function resolveInputs(
   if (problems.length) {
     throw new SparkjobsError("input", `inputs of job ${def.name} cannot be found`, {
       problems,
-      fix: `run the job that makes them first (sparkjobs run ${upstreamJob(def)} --run-id <id>), or pass the id of a complete run`,
+      fix: `run the job that makes them first (sparkjobs run ${[...missingJobs][0] ?? upstreamJob(def)} --run-id <id>), or pass the id of a complete run`,
+    });
+  }
+  return uris;
+}
+
+/** The saved models a job loads (`models:`), found through the manifests of the runs that saved them. */
+export async function resolveModels(
+  def: JobDefinition,
+  file: string,
+  params: Record<string, ParamValue>,
+  storage: Storage,
+  root: string,
+): Promise<Record<string, string>> {
+  const uris: Record<string, string> = {};
+  const problems: Problem[] = [];
+  for (const [name, spec] of Object.entries(def.models)) {
+    const source = String(params[spec.fromRun.param]!.value);
+    const wanted = substitute(spec.fromRun.model, params);
+    const where = { file, path: `models.${name}` };
+    const state = await readManifest(storage, runUri(root, source));
+    if (!state.complete) {
+      problems.push({ ...where, message: `run ${source} (--param ${spec.fromRun.param}) is not complete: ${state.reason}` });
+    } else if (state.manifest.job.name !== spec.fromRun.job) {
+      problems.push({ ...where, message: `run ${source} is a run of job ${state.manifest.job.name}, expected ${spec.fromRun.job}` });
+    } else {
+      const saved = state.manifest.models ?? {};
+      const model = saved[wanted];
+      if (!model) {
+        const names = Object.keys(saved);
+        problems.push({ ...where, message: `run ${source} saved no model named ${wanted} (${names.length ? `it saved ${names.join(", ")}` : "it saved none"})` });
+      } else {
+        uris[name] = model.uri;
+      }
+    }
+  }
+  if (problems.length) {
+    throw new SparkjobsError("input", `models of job ${def.name} cannot be found`, {
+      problems,
+      fix: `pass the id of a complete run that saved the model (its manifest lists them under models), or train one with sparkjobs run ${Object.values(def.models)[0]?.fromRun.job ?? "<job>"}`,
     });
   }
   return uris;

@@ -1,0 +1,117 @@
+/**
+ * Campaign response end to end on generated data, whose planted response probabilities are known:
+ * the response job (GBT and logistic regression), its saved models scored again by the score job
+ * without retraining, Spark GBT beside XGBoost on the same vectors, and a failing AUC gate.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cli, cliJson, ensureSegmentation, GEN, manifestOf, python, readOutput, repo, root, SEG } from "./helpers.js";
+
+const RESPONSE = "it-response";
+const responseArgs = ["run", "response", "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`];
+
+describe("response and score", () => {
+  let run: any;
+
+  beforeAll(() => {
+    ensureSegmentation();
+    const r = cliJson(responseArgs.concat("--run-id", RESPONSE));
+    if (r.result.code !== 0) throw new Error(`response failed (exit ${r.result.code}):\n${r.result.stderr.slice(-4000)}`);
+    run = r.json;
+  });
+
+  it("GBT's held-out AUC is within 0.02 of the oracle's (the planted probabilities) on the same rows", () => {
+    const gbt = run.metrics.response.models.gbt;
+    const logistic = run.metrics.response.models.logistic;
+    console.log(`response: gbt AUC ${gbt.auc.toFixed(4)}, logistic ${logistic.auc.toFixed(4)}, oracle ${gbt.oracleAuc.toFixed(4)}; ` +
+      `PR-AUC ${gbt.prAuc.toFixed(4)}, top-decile lift ${gbt.liftTopDecile.toFixed(2)}; ${run.metrics.response.testRows} test rows`);
+    expect(Math.abs(gbt.oracleAuc - gbt.auc)).toBeLessThanOrEqual(0.02);
+    expect(gbt.auc).toBeGreaterThan(0.7);
+    expect(gbt.liftTopDecile).toBeGreaterThan(2);
+    expect(run.checks).toEqual([
+      { name: "gbt_auc", passed: true, detail: expect.stringMatching(/^response\.models\.gbt\.auc = 0\.\d+ \(>= 0\.65\)$/) },
+      { name: "logistic_auc", passed: true, detail: expect.stringMatching(/^response\.models\.logistic\.auc = 0\.\d+ \(>= 0\.6\)$/) },
+    ]);
+    // Every contacted exposure of a customer with a profile is scored, and nothing else.
+    const coverage = run.metrics.coverage[0];
+    expect(run.outputs.response_scores.rows).toBe(coverage.contacted_with_profile);
+    expect(coverage.exposures).toBe(coverage.control + coverage.contacted_with_profile + coverage.contacted_without_profile);
+  });
+
+  it("reports metrics per segment, campaign type and channel, calibration bins and feature importance", async () => {
+    const manifest = await manifestOf(root(), RESPONSE);
+    const metrics = await readOutput(manifest.outputs.model_metrics);
+    const segments = await readOutput((await manifestOf(root(), SEG.runId)).outputs.segment_profiles);
+    for (const model of ["gbt", "logistic"]) {
+      const rows = metrics.filter((r) => r.model === model);
+      expect(rows.filter((r) => r.scope === "segment").map((r) => r.scope_value).sort()).toEqual(segments.map((s) => s.segment).sort());
+      expect(rows.filter((r) => r.scope === "campaign_type").map((r) => r.scope_value).sort()).toEqual(["coupon", "loyalty", "new_product"]);
+      expect(rows.filter((r) => r.scope === "channel")).toHaveLength(4);
+      const overall = rows.find((r) => r.scope === "overall")!;
+      // Each grouping splits the same held-out rows.
+      for (const scope of ["segment", "campaign_type", "channel"]) {
+        expect(rows.filter((r) => r.scope === scope).reduce((s, r) => s + Number(r.rows), 0)).toBe(Number(overall.rows));
+      }
+    }
+    const bins = (await readOutput(manifest.outputs.response_calibration)).filter((r) => r.model === "gbt");
+    expect(bins.length).toBeGreaterThanOrEqual(8);
+    expect(bins.reduce((s, r) => s + Number(r.rows), 0)).toBe(run.metrics.response.testRows);
+    // Calibrated: over the bins, the mean prediction tracks the observed rate.
+    const worst = Math.max(...bins.map((b) => Math.abs(Number(b.mean_predicted) - Number(b.observed_rate))));
+    expect(worst).toBeLessThan(0.1);
+    const importance = (await readOutput(manifest.outputs.feature_importance)).filter((r) => r.model === "gbt");
+    expect(importance.reduce((s, r) => s + Number(r.importance), 0)).toBeCloseTo(1, 9);
+    // The planted probabilities depend most on the number of orders, the offer and the channel.
+    const top = importance.sort((a, b) => Number(a.rank) - Number(b.rank)).slice(0, 5).map((r) => r.feature);
+    expect(top).toContain("frequency");
+    expect(top).toContain("campaign_type");
+    expect(Object.keys(manifest.models).sort()).toEqual(["response_gbt", "response_logistic"]);
+    expect(manifest.models.response_gbt).toMatchObject({ stage: "response", type: "gbt", label: "responded" });
+  });
+
+  it("score reloads the saved model and reproduces the training run's predictions for the same customers", async () => {
+    const r = cliJson(["run", "score", "--param", `model_run=${RESPONSE}`, "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`, "--run-id", "it-score"]);
+    expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
+    const profiles = (await manifestOf(root(), SEG.runId)).outputs.customer_features.rows;
+    expect(r.json.outputs.offer_scores.rows).toBe(profiles * 3 * 4);
+    const offers = new Map((await readOutput((await manifestOf(root(), "it-score")).outputs.offer_scores)).map((o) => [`${o.customer_id}|${o.campaign_type}|${o.channel}`, Number(o.p_response)]));
+    const trained = await readOutput((await manifestOf(root(), RESPONSE)).outputs.response_scores);
+    let worst = 0;
+    for (const t of trained) worst = Math.max(worst, Math.abs(offers.get(`${t.customer_id}|${t.campaign_type}|${t.channel}`)! - Number(t.p_gbt)));
+    console.log(`score: ${trained.length} training predictions reproduced, largest difference ${worst}`);
+    expect(worst).toBeLessThan(1e-12);
+  });
+
+  it("score names the run and the model when the model run is not a response run", () => {
+    const r = cli(["run", "score", "--param", `model_run=${SEG.runId}`, "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`jobs/score.yaml: models.response_model: run ${SEG.runId} is a run of job customer-segmentation, expected response`);
+  });
+
+  it("Spark GBT is within 0.01 AUC of XGBoost on the same feature vectors and split", () => {
+    const r = spawnSync(python(), [join(repo, "bench", "peers", "xgboost_response.py"), "--root", root(), "--run", RESPONSE], { encoding: "utf8" });
+    expect(r.status, r.stderr.slice(-3000)).toBe(0);
+    const peer = JSON.parse(r.stdout);
+    console.log(`xgboost: Spark GBT AUC ${peer.sparkGbt.auc.toFixed(4)} in ${peer.sparkGbt.fitSeconds.toFixed(1)} s, ` +
+      `XGBoost ${peer.xgboost.xgboostVersion ?? peer.xgboost.version} AUC ${peer.xgboost.auc.toFixed(4)} in ${peer.xgboost.fitSeconds.toFixed(2)} s`);
+    expect(peer.testRows).toBe(run.metrics.response.testRows);
+    expect(Math.abs(peer.aucDifference)).toBeLessThanOrEqual(0.01);
+    expect(peer.sparkGbt.auc).toBeCloseTo(peer.runAuc, 2);
+  });
+
+  it("a failing AUC gate exits 7 and says which gate and by how much", () => {
+    const jobsDir = mkdtempSync(join(tmpdir(), "sparkjobs-response-gate-"));
+    cpSync(join(repo, "jobs"), jobsDir, { recursive: true });
+    const def = join(jobsDir, "response.yaml");
+    writeFileSync(def, readFileSync(def, "utf8").replace("min: 0.65", "min: 0.99"));
+    const models = join(jobsDir, "mllib-configs", "response_models.yaml");
+    writeFileSync(models, readFileSync(models, "utf8").replace("maxIter: 60", "maxIter: 5"));
+    const r = cli([...responseArgs, "--jobs-dir", jobsDir, "--run-id", "it-response-gate"]);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain("error: 1 quality gate failed");
+    expect(r.stderr).toMatch(/gbt_auc: response\.models\.gbt\.auc = 0\.\d+ is 0\.\d+ below the minimum 0\.99/);
+  });
+});
