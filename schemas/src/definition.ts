@@ -82,23 +82,33 @@ export const outputSpec = z.strictObject({
   description: z.string().optional(),
 });
 
-export const checkSpec = z.union([
-  z.strictObject({
-    name: identifier,
-    /** Dotted path into the manifest's metrics, e.g. segmentation.silhouette. */
-    metric: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)*$/i),
-    min: z.number().optional(),
-    max: z.number().optional(),
-    description: z.string().optional(),
-  }),
-  z.strictObject({
-    name: identifier,
-    output: identifier,
-    minRows: z.number().int().min(0).optional(),
-    maxRows: z.number().int().min(0).optional(),
-    description: z.string().optional(),
-  }),
-]);
+/** Quality gates. `bound` is what a metric's min and max may be: numbers in a plan; numbers or parameters in a definition. */
+function checkSchema<B extends z.ZodType>(bound: B) {
+  return z.union([
+    z.strictObject({
+      name: identifier,
+      /** Dotted path into the manifest's metrics, e.g. segmentation.silhouette. */
+      metric: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_-]+)*$/, "a dotted path into the metrics, e.g. segmentation.silhouette"),
+      min: bound.optional(),
+      max: bound.optional(),
+      description: z.string().optional(),
+    }),
+    z.strictObject({
+      name: identifier,
+      output: identifier,
+      minRows: z.number().int().min(0).optional(),
+      maxRows: z.number().int().min(0).optional(),
+      description: z.string().optional(),
+    }),
+  ]);
+}
+
+/** A bound given by an int or double parameter of the job, e.g. `max: { param: budget }`. */
+export const paramBound = z.strictObject({ param: identifier });
+export const definitionCheckSpec = checkSchema(z.union([z.number(), paramBound]));
+export type DefinitionCheckSpec = z.infer<typeof definitionCheckSpec>;
+/** A gate as the plan carries it: every bound resolved to a number. */
+export const checkSpec = checkSchema(z.number());
 export type CheckSpec = z.infer<typeof checkSpec>;
 
 /** A Spark ML pipeline model saved by an earlier run, found through that run's manifest. */
@@ -122,7 +132,7 @@ export const jobDefinition = z.strictObject({
   models: z.record(identifier, modelSpec).default({}),
   stages: z.array(stageSpec).min(1),
   outputs: z.record(identifier, outputSpec),
-  checks: z.array(checkSpec).default([]),
+  checks: z.array(definitionCheckSpec).default([]),
   /** Spark configuration for this job, applied on every engine. */
   sparkConf: z.record(z.string(), z.string()).default({}),
 });
@@ -243,5 +253,81 @@ export const scoreConfig = z.strictObject({
 });
 export type ScoreConfig = z.infer<typeof scoreConfig>;
 
-export const mllibConfig = z.discriminatedUnion("algorithm", [kmeansConfig, classifierConfig, scoreConfig]);
+/** Treatment against control: lift with a confidence interval and a two-proportion z-test, one row of counts per test. */
+export const abtestConfig = z.strictObject({
+  algorithm: z.literal("abtest"),
+  description: z.string().optional(),
+  /** Columns naming each test (string columns), copied to the result. */
+  keys: z.array(identifier).min(1),
+  treatment: z.strictObject({ rows: identifier, positives: identifier }),
+  control: z.strictObject({ rows: identifier, positives: identifier }),
+  confidence: z.number().gt(0).lt(1).default(0.95),
+  outputs: z.strictObject({ tests: identifier }),
+});
+export type AbtestConfig = z.infer<typeof abtestConfig>;
+
+/** Two-model uplift: one classifier on treated rows, one on control rows; uplift = the difference of their predictions. */
+export const upliftConfig = z.strictObject({
+  algorithm: z.literal("uplift"),
+  description: z.string().optional(),
+  keep: z.array(identifier).min(1),
+  label: identifier,
+  /** Rows whose column equals value are treated (contacted); all others are control. */
+  treatment: z.strictObject({ column: identifier, value: z.string() }),
+  numeric: z.array(identifier).default([]),
+  categorical: z.array(identifier).default([]),
+  log1p: z.array(identifier).default([]),
+  split: classifierConfig.shape.split,
+  model: classifierModel,
+  /** The share of rows ranked highest whose lift is reported (uplift at the top 30%, ...). */
+  topFraction: z.number().gt(0).lt(1).default(0.3),
+  /** Columns joining the truth view to the rows; the stage's truth column is the treated probability. */
+  truthKeys: z.array(identifier).default([]),
+  /** The truth view's column with the control (untreated) probability. */
+  truthControl: identifier.optional(),
+  outputs: z.strictObject({ scores: identifier }),
+});
+export type UpliftConfig = z.infer<typeof upliftConfig>;
+
+/** pyspark.ml.recommendation.ALS parameters (implicitPrefs is always true: the strengths are implicit feedback). */
+export const alsParams = z.strictObject({
+  rank: z.number().int().positive().default(10),
+  maxIter: z.number().int().positive().default(10),
+  regParam: z.number().min(0).default(0.1),
+  alpha: z.number().min(0).default(1),
+  seed: z.number().int().default(42),
+  nonnegative: z.boolean().default(false),
+});
+
+/** Collaborative filtering: ALS on implicit feedback, top-N items per user, ranking metrics on a holdout view. */
+export const alsConfig = z.strictObject({
+  algorithm: z.literal("als"),
+  description: z.string().optional(),
+  user: identifier,
+  item: identifier,
+  /** Non-negative strength of the user's interest in the item. */
+  rating: identifier,
+  topN: z.number().int().min(1).max(500).default(10),
+  params: alsParams.default(alsParams.parse({})),
+  /** A view of (user, item) pairs to evaluate against, with the N most popular items as the baseline. */
+  holdout: identifier.optional(),
+  outputs: z.strictObject({ recommendations: identifier }),
+});
+export type AlsConfig = z.infer<typeof alsConfig>;
+
+/** At most one option per entity, maximising total value within a budget (a multiple-choice knapsack, by its Lagrangian). */
+export const allocateConfig = z.strictObject({
+  algorithm: z.literal("allocate"),
+  description: z.string().optional(),
+  /** The column naming who is chosen at most once (a customer). */
+  entity: identifier,
+  value: identifier,
+  cost: identifier,
+  /** The job parameter (int or double) holding the budget. */
+  budget: z.strictObject({ param: identifier }),
+  outputs: z.strictObject({ chosen: identifier }),
+});
+export type AllocateConfig = z.infer<typeof allocateConfig>;
+
+export const mllibConfig = z.discriminatedUnion("algorithm", [kmeansConfig, classifierConfig, scoreConfig, abtestConfig, upliftConfig, alsConfig, allocateConfig]);
 export type MllibConfig = z.infer<typeof mllibConfig>;

@@ -11,6 +11,7 @@ import { runManifest } from "./manifest.js";
 import { runPlan } from "./plan.js";
 import { tables } from "./tables.js";
 import { transientCluster } from "./targets.js";
+import { pipelineDefinition } from "./pipeline.js";
 
 export function tableJsonSchema(schema: z.ZodType): Record<string, unknown> {
   return z.toJSONSchema(schema, { target: "draft-2020-12" }) as Record<string, unknown>;
@@ -27,6 +28,7 @@ export function exportSchemas(): Record<string, string> {
   put("run-plan.schema.json", runPlan);
   put("run-manifest.schema.json", runManifest);
   put("transient-cluster.schema.json", transientCluster, "input");
+  put("pipeline-definition.schema.json", pipelineDefinition, "input");
   for (const [name, schema] of Object.entries(tables)) put(`tables/${name}.schema.json`, schema);
   return files;
 }

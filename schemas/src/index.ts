@@ -4,3 +4,4 @@ export * from "./definition.js";
 export * from "./plan.js";
 export * from "./manifest.js";
 export * from "./targets.js";
+export * from "./pipeline.js";

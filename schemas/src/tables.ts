@@ -256,6 +256,91 @@ export const offerScores = table(
   },
 );
 
+export const upliftScores = table(
+  "uplift_scores",
+  { description: "Every exposure (contacted or held out) with its split and the two-model uplift estimate.", primaryKey: ["exposure_id"] },
+  {
+    exposure_id: col.string(),
+    customer_id: col.string(),
+    campaign_id: col.string(),
+    campaign_type: col.oneOf(CAMPAIGN_TYPES),
+    channel: col.oneOf(CHANNELS),
+    segment: segmentName,
+    split: col.oneOf(["train", "test"]),
+    test_group: col.oneOf(["treatment", "control"]),
+    label: col.oneOf01("1 when the customer responded"),
+    p_treatment: col.fraction("predicted response when contacted"),
+    p_control: col.fraction("predicted response when not contacted"),
+    uplift: col.double("p_treatment - p_control"),
+  },
+);
+
+export const targetList = table(
+  "target_list",
+  { description: "Whom to contact for one campaign type and on which channel: the most expected profit within the budget.", primaryKey: ["customer_id"] },
+  {
+    customer_id: col.string(),
+    segment: segmentName,
+    campaign_type: col.oneOf(CAMPAIGN_TYPES),
+    channel: col.oneOf(CHANNELS, "the channel with the highest expected profit for this customer"),
+    p_response: col.fraction("predicted response probability"),
+    expected_revenue: col.nonNegativeDouble("p_response x revenue per response"),
+    cost: col.nonNegativeDouble("contact cost"),
+    expected_profit: col.double("expected_revenue x margin - cost; always above 0"),
+    rank: col.nonNegativeInt("1 = the highest expected profit"),
+  },
+);
+
+export const recommendations = table(
+  "recommendations",
+  { description: "The top products for each customer, from ALS on implicit feedback.", primaryKey: ["customer_id", "rank"] },
+  {
+    customer_id: col.string(),
+    rank: col.nonNegativeInt("1 = the strongest recommendation"),
+    product_id: col.string(),
+    score: col.double("ALS preference score (not a probability)"),
+  },
+);
+
+export const campaignKpis = table(
+  "campaign_kpis",
+  { description: "KPIs of the contacted (treatment) exposures by campaign, campaign type, channel and segment, and overall.", primaryKey: ["scope", "scope_value"] },
+  {
+    scope: col.oneOf(["campaign", "campaign_type", "channel", "segment", "overall"]),
+    scope_value: col.string(),
+    contacted: col.count(),
+    responders: col.count(),
+    conversion_rate: col.fraction("responders / contacted"),
+    revenue: col.nonNegativeDouble("revenue attributed to the responses"),
+    cost: col.nonNegativeDouble("contact cost (per-channel cost parameters)"),
+    cac: col.nonNegativeDouble("cost per responder; null without responders").nullable(),
+    revenue_per_responder: col.nonNegativeDouble().nullable(),
+    responder_value: col.double("average spend so far (monetary) of the responders; null when none has features").nullable(),
+    roi: col.double("(revenue x margin - cost) / cost; null when nothing was spent").nullable(),
+  },
+);
+
+export const abTests = table(
+  "ab_tests",
+  { description: "One A/B test per campaign: contacted against held-out response rates.", primaryKey: ["campaign_id"] },
+  {
+    campaign_id: col.string(),
+    campaign_type: col.oneOf(CAMPAIGN_TYPES),
+    treatment_rows: col.count(),
+    control_rows: col.count(),
+    treatment_rate: col.fraction().nullable(),
+    control_rate: col.fraction().nullable(),
+    lift: col.double("treatment rate - control rate").nullable(),
+    relative_lift: col.double("lift / control rate").nullable(),
+    ci_low: col.double("95% confidence interval of the lift (Wald)").nullable(),
+    ci_high: col.double().nullable(),
+    z: col.double("pooled two-proportion z statistic").nullable(),
+    p_value: col.fraction("two-sided").nullable(),
+    significant: col.boolean("p_value below 1 - confidence"),
+    note: col.string("why a value is null").nullable(),
+  },
+);
+
 /** Every table by the name job definitions use in `schema:`. */
 export const tables = {
   transactions,
@@ -275,6 +360,11 @@ export const tables = {
   response_calibration: responseCalibration,
   feature_importance: featureImportance,
   offer_scores: offerScores,
+  uplift_scores: upliftScores,
+  target_list: targetList,
+  recommendations,
+  campaign_kpis: campaignKpis,
+  ab_tests: abTests,
 } as const;
 
 export type TableName = keyof typeof tables;

@@ -209,6 +209,21 @@ export function buildProgram(): Command {
       }
     });
 
+  targetFlags(withParams(common(program.command("pipeline <name>").description("run a pipeline (jobs/pipelines/<name>.yaml): its jobs in order, each reading the earlier ones' outputs; a rerun with the same --run-id reuses complete steps"))))
+    .option("--timeout <seconds>", "give up on a step (and cancel it) after this long", "3600")
+    .action(async (name: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; timeout: string }) => {
+      const { loadPipeline, runPipeline } = await import("./pipeline.js");
+      const { parseParamArgs } = await import("./config/params.js");
+      const pipeline = loadPipeline(opts.jobsDir, name);
+      const result = await runPipeline(pipeline, { ...(opts.runId ? { runId: opts.runId } : {}), params: parseParamArgs(opts.param), log }, (step) =>
+        runJob(step.job, { ...opts, param: Object.entries(step.params).map(([k, v]) => `${k}=${v}`), runId: step.runId }),
+      );
+      if (opts.json) return printJson(result);
+      const { textTable } = await import("./report/table.js");
+      process.stdout.write(`pipeline ${result.runId} (${result.pipeline}) succeeded in ${(result.durationMs / 1000).toFixed(1)} s\n\n`);
+      process.stdout.write(`${textTable(["step", "job", "run", "reused", "seconds", "outputs"], result.steps.map((s) => [s.name, s.job, s.runId, s.reused ? "yes" : "no", (s.durationMs / 1000).toFixed(1), Object.entries(s.outputs).map(([o, v]) => `${o} ${v.rows}`).join(", ")]), ["left", "left", "left", "left", "right", "left"])}\n`);
+    });
+
   common(program.command("validate <run>").description("check that a run is complete and its outputs match their schemas and gates"))
     .action(async (run: string, opts: CommonOptions) => {
       const { readManifest } = await import("./results/manifest.js");

@@ -69,7 +69,13 @@ export function startCli(args: string[], options: { root?: string; env?: NodeJS.
   });
 }
 
-export const GEN = { customers: 3000, seed: 7, runId: "it-generate-c3000-s7" };
+/**
+ * The shared runs carry the run ids the precision-marketing pipeline gives its steps for the
+ * pipeline run id PIPELINE (with customers=3000, seed=7 and every other parameter at its default):
+ * whichever runs first, a test or the pipeline, the other reuses it.
+ */
+export const PIPELINE = "it-pm";
+export const GEN = { customers: 3000, seed: 7, runId: `${PIPELINE}.generate` };
 
 /** The generated data set all integration tests share; generated once, then reused by run id. */
 export function ensureGenerated(): CliResult {
@@ -79,12 +85,32 @@ export function ensureGenerated(): CliResult {
 }
 
 /** The segmentation run on the shared data set; run once, reused by id by every test file. */
-export const SEG = { runId: "it-seg", args: ["run", "customer-segmentation", "--param", `source=${GEN.runId}`] };
+export const SEG = { runId: `${PIPELINE}.segments`, args: ["run", "customer-segmentation", "--param", `source=${GEN.runId}`] };
 
 export function ensureSegmentation(): { result: CliResult; json: any } {
   ensureGenerated();
   const run = cliJson([...SEG.args, "--run-id", SEG.runId]);
   if (run.result.code !== 0) throw new Error(`customer-segmentation failed (exit ${run.result.code}):\n${run.result.stderr.slice(-4000)}`);
+  return run;
+}
+
+/** The response run on the shared segmentation (GBT + logistic regression); run once, reused by id. */
+export const RESPONSE = { runId: `${PIPELINE}.response`, args: ["run", "response", "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`] };
+
+export function ensureResponse(): { result: CliResult; json: any } {
+  ensureSegmentation();
+  const run = cliJson([...RESPONSE.args, "--run-id", RESPONSE.runId]);
+  if (run.result.code !== 0) throw new Error(`response failed (exit ${run.result.code}):\n${run.result.stderr.slice(-4000)}`);
+  return run;
+}
+
+/** Every offer scored with the response run's GBT model; run once, reused by id. */
+export const SCORE = { runId: `${PIPELINE}.score`, args: ["run", "score", "--param", `model_run=${RESPONSE.runId}`, "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`] };
+
+export function ensureScore(): { result: CliResult; json: any } {
+  ensureResponse();
+  const run = cliJson([...SCORE.args, "--run-id", SCORE.runId]);
+  if (run.result.code !== 0) throw new Error(`score failed (exit ${run.result.code}):\n${run.result.stderr.slice(-4000)}`);
   return run;
 }
 

@@ -4,23 +4,18 @@
  * without retraining, Spark GBT beside XGBoost on the same vectors, and a failing AUC gate.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cli, cliJson, ensureSegmentation, GEN, manifestOf, python, readOutput, repo, root, SEG } from "./helpers.js";
+import { cli, ensureResponse, ensureScore, GEN, manifestOf, python, readOutput, repo, RESPONSE as RUN, root, SCORE, SEG } from "./helpers.js";
 
-const RESPONSE = "it-response";
-const responseArgs = ["run", "response", "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`];
+const RESPONSE = RUN.runId;
+const responseArgs = RUN.args;
 
 describe("response and score", () => {
   let run: any;
 
   beforeAll(() => {
-    ensureSegmentation();
-    const r = cliJson(responseArgs.concat("--run-id", RESPONSE));
-    if (r.result.code !== 0) throw new Error(`response failed (exit ${r.result.code}):\n${r.result.stderr.slice(-4000)}`);
-    run = r.json;
+    run = ensureResponse().json;
   });
 
   it("GBT's held-out AUC is within 0.02 of the oracle's (the planted probabilities) on the same rows", () => {
@@ -73,11 +68,10 @@ describe("response and score", () => {
   });
 
   it("score reloads the saved model and reproduces the training run's predictions for the same customers", async () => {
-    const r = cliJson(["run", "score", "--param", `model_run=${RESPONSE}`, "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`, "--run-id", "it-score"]);
-    expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
+    const r = ensureScore();
     const profiles = (await manifestOf(root(), SEG.runId)).outputs.customer_features.rows;
     expect(r.json.outputs.offer_scores.rows).toBe(profiles * 3 * 4);
-    const offers = new Map((await readOutput((await manifestOf(root(), "it-score")).outputs.offer_scores)).map((o) => [`${o.customer_id}|${o.campaign_type}|${o.channel}`, Number(o.p_response)]));
+    const offers = new Map((await readOutput((await manifestOf(root(), SCORE.runId)).outputs.offer_scores)).map((o) => [`${o.customer_id}|${o.campaign_type}|${o.channel}`, Number(o.p_response)]));
     const trained = await readOutput((await manifestOf(root(), RESPONSE)).outputs.response_scores);
     let worst = 0;
     for (const t of trained) worst = Math.max(worst, Math.abs(offers.get(`${t.customer_id}|${t.campaign_type}|${t.channel}`)! - Number(t.p_gbt)));
@@ -102,14 +96,8 @@ describe("response and score", () => {
     expect(peer.sparkGbt.auc).toBeCloseTo(peer.runAuc, 2);
   });
 
-  it("a failing AUC gate exits 7 and says which gate and by how much", () => {
-    const jobsDir = mkdtempSync(join(tmpdir(), "sparkjobs-response-gate-"));
-    cpSync(join(repo, "jobs"), jobsDir, { recursive: true });
-    const def = join(jobsDir, "response.yaml");
-    writeFileSync(def, readFileSync(def, "utf8").replace("min: 0.65", "min: 0.99"));
-    const models = join(jobsDir, "mllib-configs", "response_models.yaml");
-    writeFileSync(models, readFileSync(models, "utf8").replace("maxIter: 60", "maxIter: 5"));
-    const r = cli([...responseArgs, "--jobs-dir", jobsDir, "--run-id", "it-response-gate"]);
+  it("a failing AUC gate exits 7 and says which gate and by how much (the bound is a parameter)", () => {
+    const r = cli([...responseArgs, "--param", "min_auc=0.99", "--run-id", "it-response-gate"]);
     expect(r.code).toBe(7);
     expect(r.stderr).toContain("error: 1 quality gate failed");
     expect(r.stderr).toMatch(/gbt_auc: response\.models\.gbt\.auc = 0\.\d+ is 0\.\d+ below the minimum 0\.99/);

@@ -2,7 +2,7 @@
  * The main job end to end on generated data: the real CLI, the real spark-submit.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { adjustedRandIndex, cli, cliJson, ensureSegmentation, GEN, manifestOf, readOutput, root } from "./helpers.js";
+import { adjustedRandIndex, cli, cliJson, ensureSegmentation, GEN, manifestOf, readOutput, root, SEG } from "./helpers.js";
 
 interface RunJson {
   runId: string;
@@ -25,7 +25,7 @@ describe("customer-segmentation on generated data", () => {
   });
 
   it("prints exactly one JSON object with the run's summary", async () => {
-    expect(run).toMatchObject({ runId: "it-seg", job: "customer-segmentation", target: "local", status: "succeeded" });
+    expect(run).toMatchObject({ runId: SEG.runId, job: "customer-segmentation", target: "local", status: "succeeded" });
     expect(typeof run.durationMs).toBe("number");
     expect(Object.keys(run.outputs).sort()).toEqual(["clean_transactions", "customer_features", "customer_segments", "segment_profiles"]);
     expect(run.outputs.customer_segments!.rows).toBe(GEN.customers);
@@ -33,7 +33,7 @@ describe("customer-segmentation on generated data", () => {
   });
 
   it("finds the planted segments: adjusted Rand index >= 0.8, computed here from the outputs", async () => {
-    const manifest = await manifestOf(root(), "it-seg");
+    const manifest = await manifestOf(root(), SEG.runId);
     generate = await manifestOf(root(), GEN.runId);
     const found = await readOutput(manifest.outputs.customer_segments);
     const truth = new Map((await readOutput(generate.outputs.truth_segments)).map((r) => [r.customer_id as string, r.true_segment as string]));
@@ -73,13 +73,13 @@ describe("customer-segmentation on generated data", () => {
   });
 
   it("validate says the run is complete and valid", () => {
-    const r = cliJson(["validate", "it-seg"]);
+    const r = cliJson(["validate", SEG.runId]);
     expect(r.result.code, r.result.stderr).toBe(0);
-    expect(r.json).toMatchObject({ runId: "it-seg", status: "complete" });
+    expect(r.json).toMatchObject({ runId: SEG.runId, status: "complete" });
   });
 
   it("a retried run with the same id and plan reports the finished run without running Spark", () => {
-    const { result, json } = cliJson<RunJson>(["run", "customer-segmentation", "--param", `source=${GEN.runId}`, "--run-id", "it-seg"]);
+    const { result, json } = cliJson<RunJson>(["run", "customer-segmentation", "--param", `source=${GEN.runId}`, "--run-id", SEG.runId]);
     expect(result.code).toBe(0);
     expect(json.reused).toBe(true);
     expect(json.outputs).toEqual(run.outputs);
@@ -88,8 +88,8 @@ describe("customer-segmentation on generated data", () => {
   });
 
   it("the same run id with another plan is a conflict (exit 11)", () => {
-    const r = cli(["run", "customer-segmentation", "--param", `source=${GEN.runId}`, "--param", "k=3", "--run-id", "it-seg"]);
+    const r = cli(["run", "customer-segmentation", "--param", `source=${GEN.runId}`, "--param", "k=3", "--run-id", SEG.runId]);
     expect(r.code).toBe(11);
-    expect(r.stderr).toContain("run it-seg already completed with a different plan");
+    expect(r.stderr).toContain(`run ${SEG.runId} already completed with a different plan`);
   });
 });

@@ -269,3 +269,33 @@ describe("newRunId", () => {
     expect(a).not.toBe(b);
   });
 });
+
+describe("gates whose bounds are parameters", () => {
+  const withBound = DEFINITION.replace(
+    "  - { name: silhouette, metric: segmentation.silhouette, min: 0.25 }",
+    "  - { name: silhouette, metric: segmentation.silhouette, min: { param: min_silhouette }, max: 1 }",
+  ).replace("  unused:", "  min_silhouette: { type: double, default: 0.25 }\n  unused:");
+  const load = (text: string) =>
+    checkJob({ file: "jobs/demo.yaml", text, sql: new Map(Object.entries(SQL)), mllib: new Map([["kmeans.yaml", KMEANS]]), sqlDir: "jobs/spark-sql", mllibDir: "jobs/mllib-configs" });
+
+  test("the plan carries the parameter's value, the default or the one given", () => {
+    const j = load(withBound);
+    const values = (given: Record<string, string>) => resolveParams(j.definition, j.file, { source: "gen-1", ...given }).values;
+    expect(buildPlan(j, ctx({ params: values({}) })).checks).toEqual([{ name: "silhouette", metric: "segmentation.silhouette", min: 0.25, max: 1 }]);
+    expect(buildPlan(j, ctx({ params: values({ min_silhouette: "0.6" }) })).checks[0]).toMatchObject({ min: 0.6, max: 1 });
+    expect(runPlan.safeParse(buildPlan(j, ctx({ params: values({}) }))).success).toBe(true);
+  });
+
+  test("an undeclared or non-numeric parameter is a definition error naming the check", () => {
+    const problems = (text: string) => {
+      try {
+        load(text);
+      } catch (e: any) {
+        return e.problems.map((p: any) => `${p.path}: ${p.message}`) as string[];
+      }
+      throw new Error("accepted");
+    };
+    expect(problems(withBound.replace("min: { param: min_silhouette }", "min: { param: nope }"))).toContain('checks[0].min.param: parameter "nope" is not declared under params');
+    expect(problems(withBound.replace("min: { param: min_silhouette }", "min: { param: snapshot_date }"))).toContain('checks[0].min.param: parameter "snapshot_date" must have type int or double, not date');
+  });
+});

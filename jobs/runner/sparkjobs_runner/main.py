@@ -8,12 +8,12 @@ import sys
 import time
 import traceback
 
-from . import classifier, kmeans, score, storage
+from . import abtest, allocate, als, classifier, kmeans, score, storage, uplift
 from .errors import INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, report
 from .jsonschema_lite import validate
 from .tables import check_columns
 
-MLLIB = {"kmeans": kmeans.run, "classifier": classifier.run, "score": score.run}
+MLLIB = {"kmeans": kmeans.run, "classifier": classifier.run, "score": score.run, "abtest": abtest.run, "uplift": uplift.run, "als": als.run, "allocate": allocate.run}
 METRICS_ROW_LIMIT = 1000
 
 
@@ -65,7 +65,7 @@ def execute(spark, plan, digest):
     tables = plan["tables"]
     metrics, stage_times = {}, []
     # What MLlib stages need from the run, and the models they save (name -> manifest entry).
-    ctx = {"runUri": plan["runUri"].rstrip("/"), "planModels": {m["name"]: m["uri"] for m in plan.get("models", [])}, "models": {}}
+    ctx = {"runUri": plan["runUri"].rstrip("/"), "params": plan["params"], "planModels": {m["name"]: m["uri"] for m in plan.get("models", [])}, "models": {}}
 
     for item in plan["inputs"]:
         try:

@@ -88,3 +88,33 @@ def importance_by_column(slots, weights, columns):
         totals[owner] += abs(float(weight))
     total = sum(totals.values())
     return sorted(((c, w / total if total > 0 else 0.0) for c, w in totals.items()), key=lambda cw: (-cw[1], cw[0]))
+
+
+def two_proportion_test(n_t, x_t, n_c, x_c, confidence=0.95):
+    """A/B test of two response rates: treatment (n_t rows, x_t responders) against control.
+
+    lift = p_t - p_c with a Wald confidence interval (unpooled standard error); the p-value is the
+    two-sided pooled two-proportion z-test. Undefined parts are None, with a note saying why.
+    """
+    from math import erfc, sqrt
+    from statistics import NormalDist
+
+    out = {"treatment_rate": x_t / n_t if n_t else None, "control_rate": x_c / n_c if n_c else None,
+           "lift": None, "relative_lift": None, "ci_low": None, "ci_high": None, "z": None, "p_value": None, "note": None}
+    if not n_t or not n_c:
+        out["note"] = "no control group" if not n_c else "no treatment group"
+        return out
+    p_t, p_c = x_t / n_t, x_c / n_c
+    out["lift"] = p_t - p_c
+    out["relative_lift"] = (p_t - p_c) / p_c if p_c > 0 else None
+    se = sqrt(p_t * (1 - p_t) / n_t + p_c * (1 - p_c) / n_c)
+    z_crit = NormalDist().inv_cdf(0.5 + confidence / 2)
+    out["ci_low"], out["ci_high"] = out["lift"] - z_crit * se, out["lift"] + z_crit * se
+    pooled = (x_t + x_c) / (n_t + n_c)
+    se_pooled = sqrt(pooled * (1 - pooled) * (1 / n_t + 1 / n_c))
+    if se_pooled == 0:
+        out["note"] = "every row has the same outcome: the test is undefined"
+        return out
+    out["z"] = (p_t - p_c) / se_pooled
+    out["p_value"] = erfc(abs(out["z"]) / sqrt(2))
+    return out

@@ -75,7 +75,7 @@ export function checkJob(files: JobFiles): LoadedJob {
         const config = parseMllib(shown, text, problems);
         if (config) {
           mllib.set(stage.name, { file: shown, config });
-          problems.push(...mllibProblems(config, shown, file, definition));
+          problems.push(...mllibProblems(config, shown, file, definition, views));
           for (const v of Object.values(config.outputs)) views.add(v);
         }
       }
@@ -107,6 +107,15 @@ export function checkJob(files: JobFiles): LoadedJob {
     }
   }
   definition.checks.forEach((check, i) => {
+    if ("metric" in check) {
+      for (const side of ["min", "max"] as const) {
+        const bound = check[side];
+        if (typeof bound !== "object") continue;
+        const spec = definition.params[bound.param];
+        if (!spec) at(["checks", i, side, "param"], `parameter "${bound.param}" is not declared under params`);
+        else if (spec.type !== "int" && spec.type !== "double") at(["checks", i, side, "param"], `parameter "${bound.param}" must have type int or double, not ${spec.type}`);
+      }
+    }
     if ("output" in check && !Object.hasOwn(definition.outputs, check.output)) at(["checks", i, "output"], `"${check.output}" is not one of the outputs`);
   });
   for (const [name, spec] of Object.entries(definition.params)) {
@@ -123,7 +132,7 @@ export function checkJob(files: JobFiles): LoadedJob {
 }
 
 /** Cross-checks between an MLlib configuration and the job that uses it. */
-function mllibProblems(config: MllibConfig, shown: string, file: string, definition: JobDefinition): Problem[] {
+function mllibProblems(config: MllibConfig, shown: string, file: string, definition: JobDefinition, views: ReadonlySet<string>): Problem[] {
   const problems: Problem[] = [];
   const at = (path: string, message: string) => problems.push({ file: shown, path, message });
   if (config.algorithm === "kmeans") {
@@ -145,6 +154,17 @@ function mllibProblems(config: MllibConfig, shown: string, file: string, definit
     const both = config.numeric.filter((c) => config.categorical.includes(c));
     if (both.length) at("categorical", `${both.map((c) => `"${c}"`).join(", ")} cannot be both numeric and categorical`);
     if ([...config.numeric, ...config.categorical].includes(config.label)) at("label", `the label "${config.label}" is also a feature`);
+  } else if (config.algorithm === "uplift") {
+    for (const column of config.log1p) {
+      if (!config.numeric.includes(column)) at("log1p", `"${column}" is not one of the numeric features`);
+    }
+    if ([...config.numeric, ...config.categorical].includes(config.treatment.column)) at("treatment.column", `the treatment column "${config.treatment.column}" cannot be a feature of a two-model learner`);
+  } else if (config.algorithm === "als") {
+    if (config.holdout && !views.has(config.holdout)) at("holdout", `"${config.holdout}" is not an input or an earlier stage of ${file}`);
+  } else if (config.algorithm === "allocate") {
+    const spec = definition.params[config.budget.param];
+    if (!spec) at("budget.param", `parameter "${config.budget.param}" is not declared under params in ${file}`);
+    else if (spec.type !== "int" && spec.type !== "double") at("budget.param", `parameter "${config.budget.param}" must have type int or double, not ${spec.type}`);
   } else if (config.algorithm === "score") {
     if (!Object.hasOwn(definition.models, config.model)) at("model", `"${config.model}" is not declared under models in ${file}`);
   }

@@ -86,13 +86,13 @@ function defaultOf(spec: ParamSpec): string | undefined {
   return spec.default === undefined ? undefined : String(spec.default);
 }
 
-export function resolveParams(job: JobDefinition, file: string, given: Record<string, string>): ResolvedParams {
+export function resolveParams(job: Pick<JobDefinition, "name" | "params">, file: string, given: Record<string, string>, what = "job"): ResolvedParams {
   const problems: Problem[] = [];
   const values: Record<string, ParamValue> = {};
   for (const name of Object.keys(given)) {
     if (!Object.hasOwn(job.params, name)) {
       const known = Object.keys(job.params);
-      problems.push({ path: name, message: `job ${job.name} has no parameter "${name}"${known.length ? ` (it has: ${known.join(", ")})` : ""}` });
+      problems.push({ path: name, message: `${what} ${job.name} has no parameter "${name}"${known.length ? ` (it has: ${known.join(", ")})` : ""}` });
     }
   }
   for (const [name, spec] of Object.entries(job.params)) {
@@ -106,7 +106,7 @@ export function resolveParams(job: JobDefinition, file: string, given: Record<st
     else values[name] = checked;
   }
   if (problems.length) {
-    throw new SparkjobsError("usage", `parameters of job ${job.name} are not valid`, {
+    throw new SparkjobsError("usage", `parameters of ${what} ${job.name} are not valid`, {
       problems: problems.map((p) => ({ ...p, path: `--param ${p.path}` })),
       fix: `see the params of ${file}; values are bound by Spark as typed literals, never pasted into SQL`,
     });

@@ -5,6 +5,8 @@ import { createHash } from "node:crypto";
 import {
   PLAN_VERSION,
   tables,
+  type CheckSpec,
+  type DefinitionCheckSpec,
   type ParamValue,
   type PlanStage,
   type RunPlan,
@@ -101,10 +103,20 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
     models: Object.entries(ctx.modelUris ?? {}).map(([name, uri]) => ({ name, uri })),
     stages,
     outputs,
-    checks: def.checks,
+    checks: def.checks.map((check) => resolveBounds(check, ctx.params)),
     tables: tableSchemas,
     sparkConf: { ...BASE_SPARK_CONF, ...(ctx.engineConf ?? {}), ...def.sparkConf },
   };
+}
+
+/** A gate's bounds given as parameters become the parameters' values. */
+function resolveBounds(check: DefinitionCheckSpec, params: Record<string, ParamValue>): CheckSpec {
+  if (!("metric" in check)) return check;
+  const value = (b: number | { param: string } | undefined) => (typeof b === "object" ? Number(params[b.param]!.value) : b);
+  const { min, max, ...rest } = check;
+  const lo = value(min);
+  const hi = value(max);
+  return { ...rest, ...(lo !== undefined ? { min: lo } : {}), ...(hi !== undefined ? { max: hi } : {}) };
 }
 
 /** The plan as the bytes that are staged and hashed: keys sorted, so equal plans hash equally. */

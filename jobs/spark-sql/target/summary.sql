@@ -1,0 +1,15 @@
+-- What the list costs and is expected to earn. An empty list (a budget of zero, or no offer that
+-- pays for itself) gives customers = 0 and a null ROI.
+SELECT
+  :campaign_type AS campaign_type,
+  :budget AS budget,
+  count(*) AS customers,
+  coalesce(sum(cost), 0D) AS cost,
+  coalesce(sum(expected_revenue), 0D) AS expected_revenue,
+  coalesce(sum(expected_profit), 0D) AS expected_profit,
+  CASE WHEN sum(cost) > 0 THEN sum(expected_profit) / sum(cost) END AS expected_roi,
+  count_if(channel = 'email') AS email,
+  count_if(channel = 'sms') AS sms,
+  count_if(channel = 'push') AS push,
+  count_if(channel = 'social') AS social
+FROM target_list

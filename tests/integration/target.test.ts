@@ -1,0 +1,57 @@
+/**
+ * Targeting on generated data: the list stays within its budget, and the customers and channels it
+ * picks are worth more, by the planted response probabilities, than a list of the same cost picked
+ * without the model. A budget of zero is a documented empty result.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { cliJson, ensureScore, GEN, manifestOf, readOutput, root, SCORE } from "./helpers.js";
+
+const COST: Record<string, number> = { email: 0.1, sms: 0.4, push: 0.05, social: 1.5 };
+const MARGIN = 0.3;
+const targetArgs = (budget: number, runId: string) =>
+  ["run", "target", "--param", `scores=${SCORE.runId}`, "--param", `source=${GEN.runId}`, "--param", "campaign_type=coupon", "--param", `budget=${budget}`, "--run-id", runId];
+
+describe("target", () => {
+  beforeAll(() => {
+    ensureScore();
+  });
+
+  it("spends at most the budget and earns more planted profit than a list of the same cost picked without the model", async () => {
+    const budget = 50; // about a third of the customers by push: whom to contact matters
+    const r = cliJson(targetArgs(budget, "it-target"));
+    expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
+    const summary = r.json.metrics.target[0];
+    expect(summary.cost).toBeLessThanOrEqual(budget);
+    expect(summary.cost).toBeGreaterThan(budget * 0.95); // the budget binds
+    expect(r.json.checks).toEqual([{ name: "within_budget", passed: true, detail: `target.0.cost = ${summary.cost} (<= ${budget})` }]);
+
+    const list = await readOutput((await manifestOf(root(), "it-target")).outputs.target_list);
+    expect(list).toHaveLength(summary.customers);
+    expect(new Set(list.map((t) => t.customer_id)).size).toBe(list.length);
+    for (const t of list) {
+      expect(Number(t.cost)).toBe(COST[t.channel as string]);
+      expect(Number(t.expected_profit)).toBeGreaterThan(0);
+    }
+    const generate = await manifestOf(root(), GEN.runId);
+    const truth = new Map((await readOutput(generate.outputs.offer_truth)).filter((t) => t.campaign_type === "coupon")
+      .map((t) => [`${t.customer_id}|${t.channel}`, Number(t.p_treatment)]));
+    const perResponse = Number(list[0]!.expected_revenue) / Number(list[0]!.p_response);
+    const planted = (rows: { customer_id: unknown; channel: string }[]) =>
+      rows.reduce((s, t) => s + truth.get(`${t.customer_id}|${t.channel}`)! * perResponse * MARGIN - COST[t.channel]!, 0);
+    const chosen = planted(list as any);
+    // Without the model: customers in id order, each on the cheapest channel (push), while the budget lasts.
+    const ids = [...new Set([...truth.keys()].map((k) => k.split("|")[0]!))].sort();
+    const naive = ids.slice(0, Math.floor(summary.cost / COST.push!)).map((customer_id) => ({ customer_id, channel: "push" }));
+    const baseline = planted(naive);
+    console.log(`target: ${list.length} customers for ${summary.cost.toFixed(2)} of ${budget}; expected profit ${summary.expected_profit.toFixed(0)} ` +
+      `(ROI ${summary.expected_roi.toFixed(1)}); planted profit ${chosen.toFixed(0)} against ${baseline.toFixed(0)} for ${naive.length} push contacts without the model`);
+    expect(chosen).toBeGreaterThan(baseline * 1.2);
+  });
+
+  it("a budget of zero gives an empty list with customers 0 and a null ROI, exit 0", async () => {
+    const r = cliJson(targetArgs(0, "it-target-zero"));
+    expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
+    expect(r.json.metrics.target[0]).toMatchObject({ budget: 0, customers: 0, cost: 0, expected_roi: null });
+    expect(r.json.outputs.target_list.rows).toBe(0);
+  });
+});
