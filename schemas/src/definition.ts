@@ -209,10 +209,8 @@ export const classifierModel = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("logistic"), params: logisticParams.default(logisticParams.parse({})) }),
 ]);
 
-/** Binary classification: one Spark ML pipeline per model (preparation + estimator), fitted on a seeded split. */
-export const classifierConfig = z.strictObject({
-  algorithm: z.literal("classifier"),
-  description: z.string().optional(),
+/** What every supervised stage (classifier, uplift) reads: the rows' label, features and split. */
+const supervised = {
   /** Columns copied from the input rows into the predictions (keys and grouping columns). */
   keep: z.array(identifier).min(1),
   /** The label: boolean, or a number that is 0 or 1. Null labels are an error. */
@@ -228,6 +226,13 @@ export const classifierConfig = z.strictObject({
     testFraction: z.number().gt(0).lt(1).default(0.3),
     seed: z.number().int().default(42),
   }),
+};
+
+/** Binary classification: one Spark ML pipeline per model (preparation + estimator), fitted on a seeded split. */
+export const classifierConfig = z.strictObject({
+  algorithm: z.literal("classifier"),
+  description: z.string().optional(),
+  ...supervised,
   /** Models by name; each gives the predictions column p_<name> and is saved as <stage>_<name>. */
   models: z.record(identifier, classifierModel).refine((m) => Object.keys(m).length > 0, "name at least one model"),
   /** Metrics are reported overall and for each value of these columns. */
@@ -270,14 +275,9 @@ export type AbtestConfig = z.infer<typeof abtestConfig>;
 export const upliftConfig = z.strictObject({
   algorithm: z.literal("uplift"),
   description: z.string().optional(),
-  keep: z.array(identifier).min(1),
-  label: identifier,
+  ...supervised,
   /** Rows whose column equals value are treated (contacted); all others are control. */
   treatment: z.strictObject({ column: identifier, value: z.string() }),
-  numeric: z.array(identifier).default([]),
-  categorical: z.array(identifier).default([]),
-  log1p: z.array(identifier).default([]),
-  split: classifierConfig.shape.split,
   model: classifierModel,
   /** The share of rows ranked highest whose lift is reported (uplift at the top 30%, ...). */
   topFraction: z.number().gt(0).lt(1).default(0.3),
@@ -329,5 +329,18 @@ export const allocateConfig = z.strictObject({
 });
 export type AllocateConfig = z.infer<typeof allocateConfig>;
 
-export const mllibConfig = z.discriminatedUnion("algorithm", [kmeansConfig, classifierConfig, scoreConfig, abtestConfig, upliftConfig, alsConfig, allocateConfig]);
+/** Principal components of standardised features (pyspark.ml.feature.PCA), with each row's projection on the first two. */
+export const pcaConfig = z.strictObject({
+  algorithm: z.literal("pca"),
+  description: z.string().optional(),
+  idColumn: identifier,
+  features: z.array(identifier).min(2),
+  log1p: z.array(identifier).default([]),
+  /** Components computed (their explained variance goes to the manifest); the projection keeps the first two. */
+  components: z.number().int().min(2).default(2),
+  outputs: z.strictObject({ projection: identifier }),
+});
+export type PcaConfig = z.infer<typeof pcaConfig>;
+
+export const mllibConfig = z.discriminatedUnion("algorithm", [kmeansConfig, classifierConfig, scoreConfig, abtestConfig, upliftConfig, alsConfig, allocateConfig, pcaConfig]);
 export type MllibConfig = z.infer<typeof mllibConfig>;

@@ -187,17 +187,22 @@ export const segmentProfiles = table(
   },
 );
 
+/** The columns of an exposure a model scored: who, which offer, the segment and the side of the split. */
+const scoredExposure = {
+  exposure_id: col.string(),
+  customer_id: col.string(),
+  campaign_id: col.string(),
+  campaign_type: col.oneOf(CAMPAIGN_TYPES),
+  channel: col.oneOf(CHANNELS),
+  segment: segmentName,
+  split: col.oneOf(["train", "test"], "test rows were held out of fitting"),
+};
+
 export const responseScores = table(
   "response_scores",
   { description: "Every contacted exposure with its split and each model's predicted response probability.", primaryKey: ["exposure_id"] },
   {
-    exposure_id: col.string(),
-    customer_id: col.string(),
-    campaign_id: col.string(),
-    campaign_type: col.oneOf(CAMPAIGN_TYPES),
-    channel: col.oneOf(CHANNELS),
-    segment: segmentName,
-    split: col.oneOf(["train", "test"], "test rows were held out of fitting"),
+    ...scoredExposure,
     label: col.oneOf01("1 when the customer responded"),
     p_gbt: col.fraction("gradient-boosted trees"),
     p_logistic: col.fraction("logistic regression"),
@@ -260,13 +265,7 @@ export const upliftScores = table(
   "uplift_scores",
   { description: "Every exposure (contacted or held out) with its split and the two-model uplift estimate.", primaryKey: ["exposure_id"] },
   {
-    exposure_id: col.string(),
-    customer_id: col.string(),
-    campaign_id: col.string(),
-    campaign_type: col.oneOf(CAMPAIGN_TYPES),
-    channel: col.oneOf(CHANNELS),
-    segment: segmentName,
-    split: col.oneOf(["train", "test"]),
+    ...scoredExposure,
     test_group: col.oneOf(["treatment", "control"]),
     label: col.oneOf01("1 when the customer responded"),
     p_treatment: col.fraction("predicted response when contacted"),
@@ -299,6 +298,17 @@ export const recommendations = table(
     rank: col.nonNegativeInt("1 = the strongest recommendation"),
     product_id: col.string(),
     score: col.double("ALS preference score (not a probability)"),
+  },
+);
+
+export const segmentMap = table(
+  "segment_map",
+  { description: "Every customer on the first two principal components of the standardised features, with the segment: a 2-D map of the segments.", primaryKey: ["customer_id"] },
+  {
+    customer_id: col.string(),
+    segment: segmentName,
+    pc1: col.double("first principal component"),
+    pc2: col.double("second principal component"),
   },
 );
 
@@ -363,6 +373,7 @@ export const tables = {
   uplift_scores: upliftScores,
   target_list: targetList,
   recommendations,
+  segment_map: segmentMap,
   campaign_kpis: campaignKpis,
   ab_tests: abTests,
 } as const;

@@ -5,14 +5,13 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pipelineDefinition, type PipelineDefinition, type ParamValue } from "../../schemas/src/index.js";
+import { pipelineDefinition, RUN_ID_PATTERN, type PipelineDefinition, type ParamValue } from "../../schemas/src/index.js";
 import { loadJob, displayPath, type LoadedJob } from "./config/job.js";
 import { resolveParams } from "./config/params.js";
 import { dottedPath, parseYaml, zodProblems } from "./config/yaml-file.js";
 import { SparkjobsError, type Problem } from "./errors.js";
 import { newRunId } from "./plan/build.js";
 import type { RunResult } from "./run.js";
-import { RUN_ID_PATTERN } from "../../schemas/src/index.js";
 
 export interface LoadedPipeline {
   definition: PipelineDefinition;

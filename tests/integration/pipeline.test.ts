@@ -1,6 +1,6 @@
 /**
  * The precision-marketing pipeline: generate -> customer-segmentation (clean, features, segments)
- * -> response -> score -> uplift -> target -> recommend -> kpis in one command, each step reading the earlier
+ * -> customer-pca -> response -> score -> uplift -> target -> recommend -> kpis in one command, each step reading the earlier
  * steps' outputs through their manifests. The other test files run the same steps with the same run
  * ids and parameters, so whichever comes first runs a step and the other reuses it.
  */
@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { cli, cliJson, GEN, manifestOf, PIPELINE, root } from "./helpers.js";
 
 const ARGS = ["pipeline", "precision-marketing", "--param", `customers=${GEN.customers}`, "--param", `seed=${GEN.seed}`, "--run-id", PIPELINE];
-const STEPS = ["generate", "segments", "response", "score", "uplift", "target", "recommend", "kpis"];
+const STEPS = ["generate", "segments", "pca", "response", "score", "uplift", "target", "recommend", "kpis"];
 
 describe("pipeline precision-marketing", () => {
   it("runs every step in order, each step's plan reading the earlier steps' outputs", async () => {

@@ -8,12 +8,12 @@ import sys
 import time
 import traceback
 
-from . import abtest, allocate, als, classifier, kmeans, score, storage, uplift
+from . import abtest, allocate, als, classifier, kmeans, pca, score, storage, uplift
 from .errors import INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, report
 from .jsonschema_lite import validate
 from .tables import check_columns
 
-MLLIB = {"kmeans": kmeans.run, "classifier": classifier.run, "score": score.run, "abtest": abtest.run, "uplift": uplift.run, "als": als.run, "allocate": allocate.run}
+MLLIB = {"kmeans": kmeans.run, "classifier": classifier.run, "score": score.run, "abtest": abtest.run, "uplift": uplift.run, "als": als.run, "allocate": allocate.run, "pca": pca.run}
 METRICS_ROW_LIMIT = 1000
 
 

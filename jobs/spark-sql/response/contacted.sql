@@ -1,11 +1,3 @@
--- Contacted exposures (the treatment group; control rows were held out and never contacted), each
--- with the customer's profile. Customers without a profile (no clean purchase) cannot be scored.
-SELECT
-  e.exposure_id, e.customer_id, e.campaign_id, e.campaign_type, e.channel, e.responded,
-  p.recency_days, p.frequency, p.monetary, p.avg_order_value, p.tenure_days,
-  p.n_categories, p.top_category_share,
-  p.views, p.searches, p.carts, p.favourites, p.view_to_purchase, p.events,
-  p.segment, p.age, p.gender, p.region
-FROM campaigns e
-JOIN customer_profile p ON p.customer_id = e.customer_id
-WHERE e.test_group = 'treatment'
+-- The contacted exposures (the treatment group; control rows were held out and never contacted):
+-- what a response model learns from.
+SELECT * FROM audience WHERE test_group = 'treatment'

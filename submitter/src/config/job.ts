@@ -165,6 +165,9 @@ function mllibProblems(config: MllibConfig, shown: string, file: string, definit
     const spec = definition.params[config.budget.param];
     if (!spec) at("budget.param", `parameter "${config.budget.param}" is not declared under params in ${file}`);
     else if (spec.type !== "int" && spec.type !== "double") at("budget.param", `parameter "${config.budget.param}" must have type int or double, not ${spec.type}`);
+  } else if (config.algorithm === "pca") {
+    if (config.components > config.features.length) at("components", `${config.components} components from ${config.features.length} features: at most ${config.features.length}`);
+    for (const column of config.log1p) if (!config.features.includes(column)) at("log1p", `"${column}" is not one of the features`);
   } else if (config.algorithm === "score") {
     if (!Object.hasOwn(definition.models, config.model)) at("model", `"${config.model}" is not declared under models in ${file}`);
   }
