@@ -142,15 +142,23 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  common(program.command("list").description("list the jobs and their parameters")).action(async (opts: CommonOptions) => {
+  common(program.command("list").description("list the jobs and pipelines and their parameters")).action(async (opts: CommonOptions) => {
     const { listJobs, loadJob } = await import("./config/job.js");
     const jobs = listJobs(opts.jobsDir).map((name) => {
       const def = loadJob(opts.jobsDir, name).definition;
       return { name, version: def.version, description: def.description.trim(), params: def.params, outputs: Object.keys(def.outputs) };
     });
-    if (opts.json) return printJson({ jobs });
+    const { listPipelines, loadPipeline } = await import("./pipeline.js");
+    const pipelines = listPipelines(opts.jobsDir).map((name) => {
+      const def = loadPipeline(opts.jobsDir, name).definition;
+      return { name, version: def.version, description: def.description.trim(), params: def.params, steps: def.steps.map((s) => ({ name: s.name, job: s.job })) };
+    });
+    if (opts.json) return printJson({ jobs, pipelines });
     const { textTable } = await import("./report/table.js");
     process.stdout.write(`${textTable(["job", "params", "outputs"], jobs.map((j) => [j.name, Object.keys(j.params).join(", "), j.outputs.join(", ")]))}\n`);
+    if (pipelines.length) {
+      process.stdout.write(`\n${textTable(["pipeline", "params", "steps"], pipelines.map((p) => [p.name, Object.keys(p.params).join(", "), p.steps.map((s) => s.name).join(" -> ")]))}\n`);
+    }
   });
 
   targetFlags(withParams(common(program.command("plan <job>").description("print the RunPlan (JSON) a run would execute; nothing runs"), false))).action(
