@@ -90,7 +90,7 @@ describe("response and score", () => {
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const peer = JSON.parse(r.stdout);
     console.log(`xgboost: Spark GBT AUC ${peer.sparkGbt.auc.toFixed(4)} in ${peer.sparkGbt.fitSeconds.toFixed(1)} s, ` +
-      `XGBoost ${peer.xgboost.xgboostVersion ?? peer.xgboost.version} AUC ${peer.xgboost.auc.toFixed(4)} in ${peer.xgboost.fitSeconds.toFixed(2)} s`);
+      `XGBoost ${peer.xgboost.version} AUC ${peer.xgboost.auc.toFixed(4)} in ${peer.xgboost.fitSeconds.toFixed(2)} s`);
     expect(peer.testRows).toBe(run.metrics.response.testRows);
     expect(Math.abs(peer.aucDifference)).toBeLessThanOrEqual(0.01);
     expect(peer.sparkGbt.auc).toBeCloseTo(peer.runAuc, 2);

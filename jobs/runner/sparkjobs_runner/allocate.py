@@ -46,7 +46,7 @@ def run(spark, stage, log, ctx):
             else:
                 hi = mid
         lam = hi
-    chosen = _choose(options, entity, value, cost, lam).cache()
+    chosen = (free if lam == 0.0 else _choose(options, entity, value, cost, lam)).cache()
     summary = chosen.agg(F.count(F.lit(1)).alias("n"), F.coalesce(F.sum(cost), F.lit(0.0)).alias("c"), F.coalesce(F.sum(value), F.lit(0.0)).alias("v")).first()
     log(f"{stage['name']}: price of budget {lam:.6g} after {steps} bisection steps: {summary['n']} chosen, cost {summary['c']:.2f} of {budget:.2f}")
     chosen.withColumn("rank", F.row_number().over(Window.orderBy(F.desc(value), entity)).cast("int")).createOrReplaceTempView(config["outputs"]["chosen"])

@@ -37,12 +37,13 @@ def run(spark, stage, log, ctx):
     users = StringIndexer(inputCol=user, outputCol="__u").fit(interactions)
     items = StringIndexer(inputCol=item, outputCol="__i").fit(interactions)
     indexed = items.transform(users.transform(interactions)).select(user, item, F.col("__u").cast("int"), F.col("__i").cast("int"), "__r").cache()
-    if indexed.count() == 0:
+    pairs = indexed.count()
+    if pairs == 0:
         raise RunnerError(INVALID_INPUT, f"stage {stage['name']}: {stage['input']} has no interactions before the holdout",
                           where=stage["input"], fix="check the holdout window and the inputs")
     t = time.time()
     model = ALS(userCol="__u", itemCol="__i", ratingCol="__r", implicitPrefs=True, coldStartStrategy="drop", **config["params"]).fit(indexed)
-    log(f"{stage['name']}: ALS fitted on {indexed.count()} user-item pairs in {time.time() - t:.1f}s")
+    log(f"{stage['name']}: ALS fitted on {pairs} user-item pairs in {time.time() - t:.1f}s")
     model_id = f"{stage['name']}_als"
     uri = f"{ctx['runUri']}/models/{model_id}"
     model.write().overwrite().save(uri)

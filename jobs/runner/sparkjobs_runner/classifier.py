@@ -50,16 +50,31 @@ def preparation(config):
     return stages
 
 
-def _check_labels(rows, label, where):
-    bad = rows.filter(F.col(label).isNull()).count()
-    if bad:
-        raise RunnerError(INVALID_INPUT, f"label column {label!r} is null in {bad} rows of {where}",
+def labelled_rows(source, config, where, by=()):
+    """The rows with their side of the split ("split"), the label as 0/1 ("label") and as a double
+    (LABEL), cached; and their counts by (split, *by, label), from one pass over the input.
+
+    A null label, or one that is not true/false or 0/1, is an error naming the column."""
+    label, split = config["label"], config["split"]
+    rows = (source
+            .withColumn("split", F.when(unit_hash(split["seed"], split["by"]) < split["testFraction"], "test").otherwise("train"))
+            .withColumn("label", F.col(label).cast("int"))
+            .withColumn(LABEL, F.col(label).cast("double"))
+            .cache())
+    groups = rows.groupBy("split", *by, LABEL, F.col(label).isNull().alias("__null")).count().collect()
+    nulls = sum(r["count"] for r in groups if r["__null"])
+    if nulls:
+        raise RunnerError(INVALID_INPUT, f"label column {label!r} is null in {nulls} rows of {where}",
                           where=where, fix=f"fill {label} for every row, or filter rows without an outcome in the SQL stage")
-    values = [r[0] for r in rows.select(F.col(label).cast("double")).distinct().limit(3).collect()]
-    odd = [v for v in values if v not in (0.0, 1.0)]
+    odd = [r[LABEL] for r in groups if r[LABEL] not in (0.0, 1.0)]
     if odd:
         raise RunnerError(INVALID_INPUT, f"label column {label!r} of {where} holds {odd[0]!r}; a binary label is true/false or 0/1",
                           where=where, fix=f"map {label} to 0/1 in the SQL stage")
+    counts = {}
+    for r in groups:
+        key = (r["split"], *[r[c] for c in by], int(r[LABEL]))
+        counts[key] = counts.get(key, 0) + r["count"]
+    return rows, counts
 
 
 def _probability(model_name):
@@ -194,13 +209,8 @@ def run(spark, stage, log, ctx):
     config = stage["config"]
     label = config["label"]
     keep = config["keep"]
-    source = spark.table(stage["input"])
     where = f"{stage['input']} (input of stage {stage['name']})"
-    _check_labels(source, label, where)
-    split = config["split"]
-    rows = source.withColumn("split", F.when(unit_hash(split["seed"], split["by"]) < split["testFraction"], "test").otherwise("train"))
-    rows = rows.withColumn("label", F.col(label).cast("int")).withColumn(LABEL, F.col(label).cast("double")).cache()
-    counts = {(r["split"], r["label"]): r["count"] for r in rows.groupBy("split", "label").count().collect()}
+    rows, counts = labelled_rows(spark.table(stage["input"]), config, where)
     train_n = counts.get(("train", 0), 0) + counts.get(("train", 1), 0)
     test_n = counts.get(("test", 0), 0) + counts.get(("test", 1), 0)
     if train_n == 0 or test_n == 0:

@@ -12,19 +12,19 @@ from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import functions as F
 
-from .classifier import ESTIMATORS, LABEL, preparation, unit_hash
+from .classifier import ESTIMATORS, LABEL, labelled_rows, preparation
 from .errors import INVALID_INPUT, RunnerError
 from .metrics import two_proportion_test
 
 ARMS = ("treatment", "control")
 
 
-def _fit_arm(rows, arm, config, log, stage_name):
+def _fit_arm(rows, counts, arm, config, log, stage_name):
     train = rows.filter((F.col("split") == "train") & (F.col("__arm") == arm))
-    counts = {r["label"]: r["count"] for r in train.groupBy("label").count().collect()}
-    if not counts.get(1) or not counts.get(0):
+    counts = {label: counts.get(("train", arm, label), 0) for label in (0, 1)}
+    if not counts[1] or not counts[0]:
         raise RunnerError(INVALID_INPUT, f"stage {stage_name}: the {arm} rows of the training split hold "
-                          f"{counts.get(1, 0)} responders and {counts.get(0, 0)} non-responders; both are needed",
+                          f"{counts[1]} responders and {counts[0]} non-responders; both are needed",
                           where=stage_name, fix=f"an uplift model needs responders and non-responders in both groups; check {config['label']} and {config['treatment']['column']}")
     t = time.time()
     prep = Pipeline(stages=preparation(config)).fit(train)
@@ -78,25 +78,16 @@ def _qini(test, bins=20):
 def run(spark, stage, log, ctx):
     config = stage["config"]
     treatment = config["treatment"]
-    source = spark.table(stage["input"])
-    split = config["split"]
-    rows = (source
-            .withColumn("split", F.when(unit_hash(split["seed"], split["by"]) < split["testFraction"], "test").otherwise("train"))
-            .withColumn("__arm", F.when(F.col(treatment["column"]) == F.lit(treatment["value"]), "treatment").otherwise("control"))
-            .withColumn("label", F.col(config["label"]).cast("int"))
-            .withColumn(LABEL, F.col(config["label"]).cast("double"))
-            .cache())
-    nulls = rows.filter(F.col("label").isNull()).count()
-    if nulls:
-        raise RunnerError(INVALID_INPUT, f"label column {config['label']!r} is null in {nulls} rows of {stage['input']}",
-                          where=stage["input"], fix=f"fill {config['label']} for every row, or filter rows without an outcome in the SQL stage")
+    source = spark.table(stage["input"]).withColumn(
+        "__arm", F.when(F.col(treatment["column"]) == F.lit(treatment["value"]), "treatment").otherwise("control"))
+    rows, counts = labelled_rows(source, config, stage["input"], by=("__arm",))
 
     keep = config["keep"]
     inputs = [c for c in config["numeric"] + config["categorical"] if c not in keep]
     scored = rows.select(*keep, "split", "__arm", "label", *inputs)
     saved, fitted_rows = {}, {}
     for arm in ARMS:
-        model, n = _fit_arm(rows, arm, config, log, stage["name"])
+        model, n = _fit_arm(rows, counts, arm, config, log, stage["name"])
         fitted_rows[arm] = n
         model_id = f"{stage['name']}_{arm}"
         uri = f"{ctx['runUri']}/models/{model_id}"
