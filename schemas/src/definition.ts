@@ -37,8 +37,8 @@ export const inputSpec = z.union([
     description: z.string().optional(),
   }),
   z.strictObject({
-    /** An output of an earlier run, found through that run's manifest. */
-    fromRun: z.strictObject({ param: identifier, job: z.string().min(1), output: identifier }),
+    /** An output of an earlier run, found through that run's manifest; `job` may list every job whose runs fit. */
+    fromRun: z.strictObject({ param: identifier, job: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]), output: identifier }),
     schema: tableName,
     optional: z.boolean().default(false),
     description: z.string().optional(),
@@ -329,6 +329,58 @@ export const allocateConfig = z.strictObject({
 });
 export type AllocateConfig = z.infer<typeof allocateConfig>;
 
+/** pyspark.ml.regression.LinearRegression parameters. */
+export const linearParams = z.strictObject({
+  maxIter: z.number().int().positive().default(100),
+  regParam: z.number().min(0).default(0),
+  elasticNetParam: z.number().min(0).max(1).default(0),
+  standardization: z.boolean().default(true),
+});
+
+export const regressorModel = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("gbt"), params: gbtParams.default(gbtParams.parse({})) }),
+  z.strictObject({ type: z.literal("linear"), params: linearParams.default(linearParams.parse({})) }),
+]);
+
+/** Regression (next-period spend): one Spark ML pipeline per model on a seeded split; RMSE and MAE against a baseline column. */
+export const regressorConfig = z.strictObject({
+  algorithm: z.literal("regressor"),
+  description: z.string().optional(),
+  ...supervised,
+  /** Models by name; each gives the predictions column p_<name> and is saved as <stage>_<name>. */
+  models: z.record(identifier, regressorModel).refine((m) => Object.keys(m).length > 0, "name at least one model"),
+  /** A column of the input holding the naive prediction every model must beat. */
+  baseline: identifier,
+  /** A column of the input with the best possible prediction (generated data), reported as the model "oracle". */
+  oracle: identifier.optional(),
+  groupBy: z.array(identifier).default([]),
+  outputs: z.strictObject({ predictions: identifier, metrics: identifier }),
+});
+export type RegressorConfig = z.infer<typeof regressorConfig>;
+
+/** A number, or the job parameter (int or double) that gives it. */
+const numberOrParam = (n: z.ZodNumber) => z.union([n, z.strictObject({ param: identifier })]);
+
+/** Association rules (pyspark.ml.fpm.FPGrowth) over baskets: support, confidence and lift, highest lift first. */
+export const fpgrowthConfig = z.strictObject({
+  algorithm: z.literal("fpgrowth"),
+  description: z.string().optional(),
+  /** The column naming a basket (an order). */
+  basket: identifier,
+  /** The column naming an item (a product); an item counts once per basket. */
+  item: identifier,
+  minSupport: numberOrParam(z.number().gt(0).max(1)),
+  minConfidence: numberOrParam(z.number().min(0).max(1)).default(0.1),
+  /** Rules with more items on the left are dropped. */
+  maxAntecedent: z.number().int().min(1).default(2),
+  /** The rules kept, by lift. */
+  maxRules: z.number().int().min(1).default(1000),
+  /** A support so low that it finds more frequent itemsets than this is an error naming the fix (0 = no limit). */
+  maxItemsets: z.number().int().min(0).default(100000),
+  outputs: z.strictObject({ rules: identifier }),
+});
+export type FpgrowthConfig = z.infer<typeof fpgrowthConfig>;
+
 /** Principal components of standardised features (pyspark.ml.feature.PCA), with each row's projection on the first two. */
 export const pcaConfig = z.strictObject({
   algorithm: z.literal("pca"),
@@ -342,5 +394,7 @@ export const pcaConfig = z.strictObject({
 });
 export type PcaConfig = z.infer<typeof pcaConfig>;
 
-export const mllibConfig = z.discriminatedUnion("algorithm", [kmeansConfig, classifierConfig, scoreConfig, abtestConfig, upliftConfig, alsConfig, allocateConfig, pcaConfig]);
+export const mllibConfig = z.discriminatedUnion("algorithm", [
+  kmeansConfig, classifierConfig, regressorConfig, scoreConfig, abtestConfig, upliftConfig, alsConfig, allocateConfig, fpgrowthConfig, pcaConfig,
+]);
 export type MllibConfig = z.infer<typeof mllibConfig>;

@@ -251,13 +251,18 @@ export const featureImportance = table(
 
 export const offerScores = table(
   "offer_scores",
-  { description: "Predicted response probability of every customer for every campaign type on every channel, from a saved model.", primaryKey: ["customer_id", "campaign_type", "channel"] },
+  {
+    description: "Predicted response probability of every customer for every campaign type on every channel, from saved models; with the uplift when an uplift run's two models scored it.",
+    primaryKey: ["customer_id", "campaign_type", "channel"],
+  },
   {
     customer_id: col.string(),
     campaign_type: col.oneOf(CAMPAIGN_TYPES),
     channel: col.oneOf(CHANNELS),
     segment: segmentName,
-    p_response: col.fraction(),
+    p_response: col.fraction("probability of responding when contacted"),
+    p_control: col.fraction("probability of buying anyway, without contact (score-uplift only)").nullable(),
+    uplift: col.double("p_response - p_control: the response the contact causes (score-uplift only)").nullable(),
   },
 );
 
@@ -283,7 +288,8 @@ export const targetList = table(
     campaign_type: col.oneOf(CAMPAIGN_TYPES),
     channel: col.oneOf(CHANNELS, "the channel with the highest expected profit for this customer"),
     p_response: col.fraction("predicted response probability"),
-    expected_revenue: col.nonNegativeDouble("p_response x revenue per response"),
+    uplift: col.double("predicted uplift; null when the scores have none").nullable(),
+    expected_revenue: col.double("the basis (p_response, or uplift) x revenue per response"),
     cost: col.nonNegativeDouble("contact cost"),
     expected_profit: col.double("expected_revenue x margin - cost; always above 0"),
     rank: col.nonNegativeInt("1 = the highest expected profit"),
@@ -351,6 +357,67 @@ export const abTests = table(
   },
 );
 
+export const copurchaseTruth = table(
+  "copurchase_truth",
+  { description: "Generator only: the planted co-purchase pairs (product_a and product_b are bought together).", primaryKey: ["pair"] },
+  { pair: col.nonNegativeInt(), product_a: col.string(), product_b: col.string() },
+);
+
+export const nextPeriodSpend = table(
+  "next_period_spend",
+  { description: "Each customer's orders and spend in the period after the features' snapshot: the label of the clv job.", primaryKey: ["customer_id"] },
+  {
+    customer_id: col.string(),
+    days: col.nonNegativeInt("length of the period"),
+    orders: col.nonNegativeInt(),
+    spend: col.nonNegativeDouble("spend in the period"),
+    expected_spend: col.nonNegativeDouble("generator only: the planted mean of spend, the best possible prediction").nullable(),
+  },
+);
+
+export const basketRules = table(
+  "basket_rules",
+  { description: "Association rules between the products of one basket (FP-Growth), strongest lift first.", primaryKey: ["antecedent", "consequent"] },
+  {
+    rank: col.nonNegativeInt("1 = the highest lift"),
+    antecedent: col.string("the items bought (sorted, joined with ' + ')"),
+    consequent: col.string("the item also bought"),
+    antecedent_items: col.nonNegativeInt(),
+    baskets: col.count("baskets holding the antecedent and the consequent"),
+    support: col.fraction("baskets / all baskets"),
+    confidence: col.fraction("share of the antecedent's baskets that hold the consequent"),
+    lift: col.nonNegativeDouble("confidence / the consequent's support"),
+  },
+);
+
+export const clvScores = table(
+  "clv_scores",
+  { description: "Predicted next-period spend of every customer with the naive baseline, the label and the split.", primaryKey: ["customer_id"] },
+  {
+    customer_id: col.string(),
+    segment: segmentName,
+    split: col.oneOf(["train", "test"]),
+    spend: col.nonNegativeDouble("the observed next-period spend (the label)"),
+    predicted_spend: col.double("the GBT model's prediction"),
+    baseline_spend: col.nonNegativeDouble("the naive prediction: past spend per day x the period's days"),
+  },
+);
+
+export const regressionMetrics = table(
+  "regression_metrics",
+  { description: "Held-out error of each regression model and the baseline, overall and per group.", primaryKey: ["model", "scope", "scope_value"] },
+  {
+    model: col.string("a model name, 'baseline', or 'oracle' (the planted mean, generated data only)"),
+    scope: col.string(),
+    scope_value: col.string(),
+    rows: col.count("test rows"),
+    rmse: col.nonNegativeDouble(),
+    mae: col.nonNegativeDouble(),
+    mean_label: col.double(),
+    mean_prediction: col.double(),
+  },
+);
+
 /** Every table by the name job definitions use in `schema:`. */
 export const tables = {
   transactions,
@@ -376,6 +443,11 @@ export const tables = {
   segment_map: segmentMap,
   campaign_kpis: campaignKpis,
   ab_tests: abTests,
+  copurchase_truth: copurchaseTruth,
+  next_period_spend: nextPeriodSpend,
+  basket_rules: basketRules,
+  clv_scores: clvScores,
+  regression_metrics: regressionMetrics,
 } as const;
 
 export type TableName = keyof typeof tables;

@@ -87,11 +87,16 @@ export function ensureGenerated(): CliResult {
 /** The segmentation run on the shared data set; run once, reused by id by every test file. */
 export const SEG = { runId: `${PIPELINE}.segments`, args: ["run", "customer-segmentation", "--param", `source=${GEN.runId}`] };
 
+/** Runs a shared step (or reuses its complete run with the same id); its failure fails the caller. */
+function ensureRun(step: { runId: string; args: string[] }): { result: CliResult; json: any } {
+  const run = cliJson([...step.args, "--run-id", step.runId]);
+  if (run.result.code !== 0) throw new Error(`${step.args[1]} failed (exit ${run.result.code}):\n${run.result.stderr.slice(-4000)}`);
+  return run;
+}
+
 export function ensureSegmentation(): { result: CliResult; json: any } {
   ensureGenerated();
-  const run = cliJson([...SEG.args, "--run-id", SEG.runId]);
-  if (run.result.code !== 0) throw new Error(`customer-segmentation failed (exit ${run.result.code}):\n${run.result.stderr.slice(-4000)}`);
-  return run;
+  return ensureRun(SEG);
 }
 
 /** The response run on the shared segmentation (GBT + logistic regression); run once, reused by id. */
@@ -99,9 +104,7 @@ export const RESPONSE = { runId: `${PIPELINE}.response`, args: ["run", "response
 
 export function ensureResponse(): { result: CliResult; json: any } {
   ensureSegmentation();
-  const run = cliJson([...RESPONSE.args, "--run-id", RESPONSE.runId]);
-  if (run.result.code !== 0) throw new Error(`response failed (exit ${run.result.code}):\n${run.result.stderr.slice(-4000)}`);
-  return run;
+  return ensureRun(RESPONSE);
 }
 
 /** Every offer scored with the response run's GBT model; run once, reused by id. */
@@ -109,9 +112,22 @@ export const SCORE = { runId: `${PIPELINE}.score`, args: ["run", "score", "--par
 
 export function ensureScore(): { result: CliResult; json: any } {
   ensureResponse();
-  const run = cliJson([...SCORE.args, "--run-id", SCORE.runId]);
-  if (run.result.code !== 0) throw new Error(`score failed (exit ${run.result.code}):\n${run.result.stderr.slice(-4000)}`);
-  return run;
+  return ensureRun(SCORE);
+}
+
+/** The two-model uplift run on the shared segmentation; run once, reused by id. */
+export const UPLIFT = { runId: `${PIPELINE}.uplift`, args: ["run", "uplift", "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`] };
+
+/** Every offer scored with the uplift run's two models; run once, reused by id. */
+export const SCORE_UPLIFT = {
+  runId: `${PIPELINE}.score_uplift`,
+  args: ["run", "score-uplift", "--param", `model_run=${UPLIFT.runId}`, "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`],
+};
+
+export function ensureScoreUplift(): { result: CliResult; json: any } {
+  ensureSegmentation();
+  ensureRun(UPLIFT);
+  return ensureRun(SCORE_UPLIFT);
 }
 
 /** Storage for local paths, and for s3:// on the S3 server whose environment is given. */

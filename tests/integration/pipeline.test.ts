@@ -1,7 +1,8 @@
 /**
  * The precision-marketing pipeline: generate -> customer-segmentation (clean, features, segments)
- * -> customer-pca -> response -> score -> uplift -> target -> recommend -> kpis in one command, each step reading the earlier
- * steps' outputs through their manifests. The other test files run the same steps with the same run
+ * -> customer-pca -> response -> score -> uplift -> score-uplift -> target (response and uplift basis)
+ * -> recommend -> basket-rules -> clv -> kpis in one command, each step reading the earlier steps'
+ * outputs and models through their manifests. The other test files run the same steps with the same run
  * ids and parameters, so whichever comes first runs a step and the other reuses it.
  */
 import { readFileSync } from "node:fs";
@@ -10,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { cli, cliJson, GEN, manifestOf, PIPELINE, root } from "./helpers.js";
 
 const ARGS = ["pipeline", "precision-marketing", "--param", `customers=${GEN.customers}`, "--param", `seed=${GEN.seed}`, "--run-id", PIPELINE];
-const STEPS = ["generate", "segments", "pca", "response", "score", "uplift", "target", "recommend", "kpis"];
+const STEPS = ["generate", "segments", "pca", "response", "score", "uplift", "score_uplift", "target", "target_uplift", "recommend", "basket_rules", "clv", "kpis"];
 
 describe("pipeline precision-marketing", () => {
   it("runs every step in order, each step's plan reading the earlier steps' outputs", async () => {
@@ -19,15 +20,23 @@ describe("pipeline precision-marketing", () => {
     expect(json.status).toBe("succeeded");
     expect(json.steps.map((s: any) => [s.name, s.runId, s.status])).toEqual(STEPS.map((s) => [s, `${PIPELINE}.${s}`, "succeeded"]));
     console.log(`pipeline: ${json.steps.map((s: any) => `${s.name} ${(s.durationMs / 1000).toFixed(0)} s${s.reused ? " (reused)" : ""}`).join(", ")}`);
-    // Every input of every step's plan is an output of an earlier step, as its manifest lists it.
+    // Every input of every step's plan is an output of an earlier step, and every model it loads was
+    // saved by an earlier step, as that step's manifest lists them.
     const outputs = new Map<string, string>();
+    const models = new Map<string, string>();
+    const plans = new Map<string, any>();
     for (const step of STEPS) {
       const manifest = await manifestOf(root(), `${PIPELINE}.${step}`);
       const plan = JSON.parse(readFileSync(join(root(), "stage", "plans", `${manifest.planSha256}.json`), "utf8"));
+      plans.set(step, plan);
       for (const input of plan.inputs) expect([...outputs.values()], `${step}: ${input.name}`).toContain(input.uri);
-      for (const model of plan.models) expect(model.uri).toBe((await manifestOf(root(), `${PIPELINE}.response`)).models.response_gbt.uri);
+      for (const model of plan.models) expect([...models.values()], `${step}: ${model.name}`).toContain(model.uri);
       for (const [name, out] of Object.entries<any>(manifest.outputs)) outputs.set(`${step}.${name}`, out.uri);
+      for (const [name, model] of Object.entries<any>(manifest.models ?? {})) models.set(`${step}.${name}`, model.uri);
     }
+    const loads = (step: string) => plans.get(step).models.map((m: any) => m.uri);
+    expect(loads("score")).toEqual([models.get("response.response_gbt")]);
+    expect(loads("score_uplift")).toEqual([models.get("uplift.uplift_treatment"), models.get("uplift.uplift_control")]);
     const target = json.steps.find((s: any) => s.name === "target");
     expect(target.checks).toEqual([{ name: "within_budget", passed: true, detail: expect.stringMatching(/<= 1000\)$/) }]);
   });

@@ -4,12 +4,20 @@
  * without the model. A budget of zero is a documented empty result.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { cliJson, ensureScore, GEN, manifestOf, readOutput, root, SCORE } from "./helpers.js";
+import { cli, cliJson, ensureScore, ensureScoreUplift, GEN, manifestOf, readOutput, root, SCORE, SCORE_UPLIFT } from "./helpers.js";
 
 const COST: Record<string, number> = { email: 0.1, sms: 0.4, push: 0.05, social: 1.5 };
 const MARGIN = 0.3;
-const targetArgs = (budget: number, runId: string) =>
-  ["run", "target", "--param", `scores=${SCORE.runId}`, "--param", `source=${GEN.runId}`, "--param", "campaign_type=coupon", "--param", `budget=${budget}`, "--run-id", runId];
+const targetArgs = (budget: number, runId: string, scores = SCORE.runId, basis = "response") =>
+  ["run", "target", "--param", `scores=${scores}`, "--param", `source=${GEN.runId}`, "--param", "campaign_type=coupon", "--param", `budget=${budget}`,
+    "--param", `basis=${basis}`, "--run-id", runId];
+
+/** The planted probabilities of the coupon offers, by customer and channel. */
+async function couponTruth(): Promise<Map<string, { treated: number; control: number }>> {
+  const rows = await readOutput((await manifestOf(root(), GEN.runId)).outputs.offer_truth);
+  return new Map(rows.filter((t) => t.campaign_type === "coupon")
+    .map((t) => [`${t.customer_id}|${t.channel}`, { treated: Number(t.p_treatment), control: Number(t.p_control) }]));
+}
 
 describe("target", () => {
   beforeAll(() => {
@@ -32,9 +40,7 @@ describe("target", () => {
       expect(Number(t.cost)).toBe(COST[t.channel as string]);
       expect(Number(t.expected_profit)).toBeGreaterThan(0);
     }
-    const generate = await manifestOf(root(), GEN.runId);
-    const truth = new Map((await readOutput(generate.outputs.offer_truth)).filter((t) => t.campaign_type === "coupon")
-      .map((t) => [`${t.customer_id}|${t.channel}`, Number(t.p_treatment)]));
+    const truth = new Map([...(await couponTruth())].map(([k, v]) => [k, v.treated]));
     const perResponse = Number(list[0]!.expected_revenue) / Number(list[0]!.p_response);
     const planted = (rows: { customer_id: unknown; channel: string }[]) =>
       rows.reduce((s, t) => s + truth.get(`${t.customer_id}|${t.channel}`)! * perResponse * MARGIN - COST[t.channel]!, 0);
@@ -46,6 +52,37 @@ describe("target", () => {
     console.log(`target: ${list.length} customers for ${summary.cost.toFixed(2)} of ${budget}; expected profit ${summary.expected_profit.toFixed(0)} ` +
       `(ROI ${summary.expected_roi.toFixed(1)}); planted profit ${chosen.toFixed(0)} against ${baseline.toFixed(0)} for ${naive.length} push contacts without the model`);
     expect(chosen).toBeGreaterThan(baseline * 1.2);
+  });
+
+  it("on the uplift basis the list earns more planted incremental profit than the response basis at the same budget", async () => {
+    ensureScoreUplift();
+    const budget = 50;
+    const byUplift = cliJson(targetArgs(budget, "it-target-uplift", SCORE_UPLIFT.runId, "uplift"));
+    expect(byUplift.result.code, byUplift.result.stderr.slice(-3000)).toBe(0);
+    expect(byUplift.json.metrics.target[0]).toMatchObject({ basis: "uplift" });
+    expect(byUplift.json.metrics.target[0].cost).toBeLessThanOrEqual(budget);
+    const byResponse = cliJson(targetArgs(budget, "it-target"));
+    expect(byResponse.result.code).toBe(0);
+    const truth = await couponTruth();
+    // What the contacts cause: (p_treatment - p_control) x revenue per response x margin - cost.
+    const incremental = async (runId: string) => {
+      const list = await readOutput((await manifestOf(root(), runId)).outputs.target_list);
+      const perResponse = Number(list[0]!.expected_revenue) / Number(list[0]![runId === "it-target" ? "p_response" : "uplift"]);
+      return list.reduce((s, t) => {
+        const p = truth.get(`${t.customer_id}|${t.channel}`)!;
+        return s + (p.treated - p.control) * perResponse * MARGIN - COST[t.channel as string]!;
+      }, 0);
+    };
+    const [u, r] = [await incremental("it-target-uplift"), await incremental("it-target")];
+    console.log(`target (uplift basis): planted incremental profit ${u.toFixed(0)} against ${r.toFixed(0)} on the response basis, budget ${budget}`);
+    expect(u).toBeGreaterThan(r * 1.2);
+  });
+
+  it("the uplift basis on scores without uplift (a score run): exit 4 naming the fix", () => {
+    const r = cli(targetArgs(50, "it-target-no-uplift", SCORE.runId, "uplift"));
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("the uplift basis needs predicted uplift, and the scores run holds none");
+    expect(r.stderr).toContain("fix: pass --param scores=<a score-uplift run id>, or --param basis=response");
   });
 
   it("a budget of zero gives an empty list with customers 0 and a null ROI, exit 0", async () => {

@@ -3,14 +3,14 @@
  * two-model learner's estimates against the planted treatment effect.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { cliJson, ensureSegmentation, GEN, manifestOf, PIPELINE, readOutput, root, SEG } from "./helpers.js";
+import { cliJson, ensureSegmentation, manifestOf, readOutput, root, UPLIFT } from "./helpers.js";
 
 describe("uplift", () => {
   let m: any;
 
   beforeAll(() => {
     ensureSegmentation();
-    const r = cliJson(["run", "uplift", "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`, "--run-id", `${PIPELINE}.uplift`]);
+    const r = cliJson([...UPLIFT.args, "--run-id", UPLIFT.runId]);
     if (r.result.code !== 0) throw new Error(`uplift failed (exit ${r.result.code}):\n${r.result.stderr.slice(-4000)}`);
     m = r.json.metrics.uplift;
     expect(r.json.checks).toEqual([{ name: "positive_lift_at_top", passed: true, detail: expect.stringMatching(/^uplift\.top\.lift = 0\.\d+ \(>= 0\)$/) }]);
@@ -34,7 +34,7 @@ describe("uplift", () => {
   });
 
   it("scores every exposure of a profiled customer, both groups, and saves both models", async () => {
-    const manifest = await manifestOf(root(), `${PIPELINE}.uplift`);
+    const manifest = await manifestOf(root(), UPLIFT.runId);
     const rows = await readOutput(manifest.outputs.uplift_scores);
     expect(new Set(rows.map((r) => r.test_group))).toEqual(new Set(["treatment", "control"]));
     for (const r of rows.slice(0, 500)) expect(Number(r.uplift)).toBeCloseTo(Number(r.p_treatment) - Number(r.p_control), 12);

@@ -194,3 +194,18 @@ def test_a_date_parameter_is_typed_not_text(spark):
     df = spark.sql("SELECT date_add(:d, 1) AS next_day", args={"d": SNAPSHOT})
     assert df.schema["next_day"].dataType == T.DateType()
     assert df.collect()[0]["next_day"] == dt.date(2024, 2, 1)
+
+
+def test_raise_error_with_the_invalid_input_prefix_is_a_clear_input_error(spark):
+    from sparkjobs_runner.errors import raised_by_sql
+
+    df = spark.sql("SELECT CASE WHEN id > 1 THEN raise_error('invalid input: the rows hold no uplift; fix: pass an uplift run') END AS x FROM range(3)")
+    with pytest.raises(Exception) as e:
+        df.collect()
+    found = raised_by_sql(e.value)
+    assert found.exit_code == INVALID_INPUT
+    assert found.message == "the rows hold no uplift" and found.fix == "pass an uplift run"
+    # Any other failure is not an input error.
+    with pytest.raises(Exception) as other:
+        spark.sql("SELECT raise_error('boom') FROM range(1)").collect()
+    assert raised_by_sql(other.value) is None

@@ -364,7 +364,7 @@ stages:
   - { kind: mllib, name: response, config: response.yaml, input: rows }
   - { kind: mllib, name: scoring, config: score.yaml, input: rows }
 outputs:
-  scores: { from: offer_scores, schema: offer_scores }
+  scores: { from: scored_offers, schema: offer_scores }
   metrics: { from: model_metrics, schema: model_metrics }
 `;
   const jobFiles = (text: string, mllib: Record<string, string> = {}) =>

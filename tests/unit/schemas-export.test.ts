@@ -106,7 +106,7 @@ describe("jobs/", () => {
     // Every stage got its file: SQL text for SQL stages, a parsed config for MLlib stages.
     for (const stage of job.definition.stages) {
       if (stage.kind === "sql") expect(job.sql.get(stage.name)?.text.trim().length, stage.name).toBeGreaterThan(0);
-      else expect(["kmeans", "classifier", "score", "abtest", "uplift", "als", "allocate", "pca"], stage.name).toContain(job.mllib.get(stage.name)?.config.algorithm);
+      else expect(["kmeans", "classifier", "regressor", "score", "abtest", "uplift", "als", "allocate", "fpgrowth", "pca"], stage.name).toContain(job.mllib.get(stage.name)?.config.algorithm);
     }
   });
 });

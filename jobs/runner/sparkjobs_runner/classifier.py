@@ -50,22 +50,30 @@ def preparation(config):
     return stages
 
 
-def labelled_rows(source, config, where, by=()):
+def labelled_rows(source, config, where, by=(), binary=True):
     """The rows with their side of the split ("split"), the label as 0/1 ("label") and as a double
     (LABEL), cached; and their counts by (split, *by, label), from one pass over the input.
+    With binary=False the label is a number ("label" is then the double too) and the counts are by split.
 
     A null label, or one that is not true/false or 0/1, is an error naming the column."""
     label, split = config["label"], config["split"]
     rows = (source
             .withColumn("split", F.when(unit_hash(split["seed"], split["by"]) < split["testFraction"], "test").otherwise("train"))
-            .withColumn("label", F.col(label).cast("int"))
+            .withColumn("label", F.col(label).cast("int" if binary else "double"))
             .withColumn(LABEL, F.col(label).cast("double"))
             .cache())
-    groups = rows.groupBy("split", *by, LABEL, F.col(label).isNull().alias("__null")).count().collect()
+    grouping = [LABEL] if binary else []
+    missing = F.col(label).isNull() if binary else F.col(LABEL).isNull() | F.isnan(LABEL)
+    groups = rows.groupBy("split", *by, *grouping, missing.alias("__null")).count().collect()
     nulls = sum(r["count"] for r in groups if r["__null"])
     if nulls:
-        raise RunnerError(INVALID_INPUT, f"label column {label!r} is null in {nulls} rows of {where}",
+        raise RunnerError(INVALID_INPUT, f"label column {label!r} is null{'' if binary else ' or not a number'} in {nulls} rows of {where}",
                           where=where, fix=f"fill {label} for every row, or filter rows without an outcome in the SQL stage")
+    if not binary:
+        counts = {}
+        for r in groups:
+            counts[(r["split"], *[r[c] for c in by])] = counts.get((r["split"], *[r[c] for c in by]), 0) + r["count"]
+        return rows, counts
     odd = [r[LABEL] for r in groups if r[LABEL] not in (0.0, 1.0)]
     if odd:
         raise RunnerError(INVALID_INPUT, f"label column {label!r} of {where} holds {odd[0]!r}; a binary label is true/false or 0/1",

@@ -43,3 +43,17 @@ def describe(error):
             pass
     text = str(error).strip()
     return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+
+
+REJECTED = "invalid input: "
+
+
+def raised_by_sql(error):
+    """A RunnerError (invalid input, exit 4) for an error a SQL stage raised on purpose with
+    raise_error('invalid input: what is wrong; fix: what to do'); None for any other error."""
+    text = describe(error)
+    if REJECTED not in text:
+        return None
+    message = text.split(REJECTED, 1)[1]
+    what, _, fix = message.partition("; fix: ")
+    return RunnerError(INVALID_INPUT, what.strip(), fix=fix.strip() or None)

@@ -8,12 +8,13 @@ import sys
 import time
 import traceback
 
-from . import abtest, allocate, als, classifier, kmeans, pca, score, storage, uplift
-from .errors import INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, report
+from . import abtest, allocate, als, classifier, fpgrowth, kmeans, pca, regressor, score, storage, uplift
+from .errors import INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, raised_by_sql, report
 from .jsonschema_lite import validate
 from .tables import check_columns
 
-MLLIB = {"kmeans": kmeans.run, "classifier": classifier.run, "score": score.run, "abtest": abtest.run, "uplift": uplift.run, "als": als.run, "allocate": allocate.run, "pca": pca.run}
+MLLIB = {"kmeans": kmeans.run, "classifier": classifier.run, "score": score.run, "abtest": abtest.run, "uplift": uplift.run, "als": als.run, "allocate": allocate.run, "pca": pca.run,
+         "regressor": regressor.run, "fpgrowth": fpgrowth.run}
 METRICS_ROW_LIMIT = 1000
 
 
@@ -107,6 +108,9 @@ def execute(spark, plan, digest):
         try:
             df.observe(observation, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(out["uri"])
         except Exception as e:  # noqa: BLE001 - Spark is lazy: a stage's SQL fails here, when its output is written
+            rejected = raised_by_sql(e)
+            if rejected:
+                raise rejected from e
             raise RunnerError(JOB_FAILED, f"writing output {out['name']} (from {out['view']}) failed: {describe(e)}",
                               where=out["uri"], fix="the SQL or MLlib stage behind this output failed; see the driver log")
         outputs[out["name"]] = {
@@ -160,6 +164,10 @@ def main(argv):
         report(e)
         return e.exit_code
     except Exception as e:  # noqa: BLE001 - the one place that turns a crash into a reported failure
+        rejected = raised_by_sql(e)
+        if rejected:
+            report(rejected)
+            return rejected.exit_code
         traceback.print_exc()
         report(RunnerError(JOB_FAILED, describe(e)))
         return JOB_FAILED

@@ -2,6 +2,7 @@
 -- pays for itself) gives customers = 0 and a null ROI.
 SELECT
   :campaign_type AS campaign_type,
+  :basis AS basis,
   :budget AS budget,
   count(*) AS customers,
   coalesce(sum(cost), 0D) AS cost,

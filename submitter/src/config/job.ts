@@ -146,7 +146,7 @@ function mllibProblems(config: MllibConfig, shown: string, file: string, definit
       if (!config.features.includes(column)) at(`naming.${role}`, `"${column}" is not one of the features; segments are named from the clustered features`);
     }
     if (config.k.max < config.k.min) at("k.max", `k.max (${config.k.max}) is below k.min (${config.k.min})`);
-  } else if (config.algorithm === "classifier") {
+  } else if (config.algorithm === "classifier" || config.algorithm === "regressor") {
     if (config.numeric.length + config.categorical.length === 0) at("numeric", "name at least one numeric or categorical feature column");
     for (const column of config.log1p) {
       if (!config.numeric.includes(column)) at("log1p", `"${column}" is not one of the numeric features`);
@@ -154,6 +154,11 @@ function mllibProblems(config: MllibConfig, shown: string, file: string, definit
     const both = config.numeric.filter((c) => config.categorical.includes(c));
     if (both.length) at("categorical", `${both.map((c) => `"${c}"`).join(", ")} cannot be both numeric and categorical`);
     if ([...config.numeric, ...config.categorical].includes(config.label)) at("label", `the label "${config.label}" is also a feature`);
+    if (config.algorithm === "regressor") {
+      for (const [key, column] of [["baseline", config.baseline], ["oracle", config.oracle]] as const) {
+        if (column !== undefined && [...config.numeric, ...config.categorical].includes(column)) at(key, `"${column}" is a feature; the ${key} prediction cannot be one`);
+      }
+    }
   } else if (config.algorithm === "uplift") {
     for (const column of config.log1p) {
       if (!config.numeric.includes(column)) at("log1p", `"${column}" is not one of the numeric features`);
@@ -165,6 +170,14 @@ function mllibProblems(config: MllibConfig, shown: string, file: string, definit
     const spec = definition.params[config.budget.param];
     if (!spec) at("budget.param", `parameter "${config.budget.param}" is not declared under params in ${file}`);
     else if (spec.type !== "int" && spec.type !== "double") at("budget.param", `parameter "${config.budget.param}" must have type int or double, not ${spec.type}`);
+  } else if (config.algorithm === "fpgrowth") {
+    for (const key of ["minSupport", "minConfidence"] as const) {
+      const bound = config[key];
+      if (typeof bound !== "object") continue;
+      const spec = definition.params[bound.param];
+      if (!spec) at(`${key}.param`, `parameter "${bound.param}" is not declared under params in ${file}`);
+      else if (spec.type !== "double") at(`${key}.param`, `parameter "${bound.param}" must have type double, not ${spec.type}`);
+    }
   } else if (config.algorithm === "pca") {
     if (config.components > config.features.length) at("components", `${config.components} components from ${config.features.length} features: at most ${config.features.length}`);
     for (const column of config.log1p) if (!config.features.includes(column)) at("log1p", `"${column}" is not one of the features`);

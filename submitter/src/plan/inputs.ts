@@ -43,13 +43,14 @@ export async function resolveInputs(
     const source = String(params[spec.fromRun.param]!.value);
     const state = await readManifest(storage, runUri(root, source));
     if (!state.complete && problems.some((p) => p.message.startsWith(`run ${source} `))) continue;
+    const jobs = [spec.fromRun.job].flat();
     if (!state.complete) {
-      missingJobs.add(spec.fromRun.job);
+      missingJobs.add(jobs[0]!);
       problems.push({ file, path: `inputs.${name}`, message: `run ${source} (--param ${spec.fromRun.param}) is not complete: ${state.reason}` });
       continue;
     }
-    if (state.manifest.job.name !== spec.fromRun.job) {
-      problems.push({ file, path: `inputs.${name}`, message: `run ${source} is a run of job ${state.manifest.job.name}, expected ${spec.fromRun.job}` });
+    if (!jobs.includes(state.manifest.job.name)) {
+      problems.push({ file, path: `inputs.${name}`, message: `run ${source} is a run of job ${state.manifest.job.name}, expected ${jobs.join(" or ")}` });
       continue;
     }
     const output = state.manifest.outputs[spec.fromRun.output];
@@ -108,7 +109,7 @@ export async function resolveModels(
 }
 
 function upstreamJob(def: JobDefinition): string {
-  for (const spec of Object.values(def.inputs)) if ("fromRun" in spec) return spec.fromRun.job;
+  for (const spec of Object.values(def.inputs)) if ("fromRun" in spec) return [spec.fromRun.job].flat()[0]!;
   return "<job>";
 }
 
