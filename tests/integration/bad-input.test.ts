@@ -190,7 +190,7 @@ describe("usage errors", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatchInlineSnapshot(`
       "error: no job named "segmentation" in jobs
-        fix: use one of: customer-pca, customer-segmentation, generate, kpis, online-retail-segmentation, recommend, response, score, target, uplift (sparkjobs list)
+        fix: use one of: basket-rules, clv, customer-pca, customer-segmentation, generate, kpis, online-retail-segmentation, recommend, response, score, score-uplift, target, uplift (sparkjobs list)
       "
     `);
   });
