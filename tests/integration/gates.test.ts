@@ -41,10 +41,10 @@ checks:
     expect(r.code).toBe(7);
     const json = JSON.parse(r.stdout); // throws if there is more than one object
     expect(json.status).toBe("gate_failed");
-    expect(json.outputs.catalogue.rows).toBe(400);
-    expect(json.checks).toEqual([{ name: "big_catalogue", passed: false, detail: "catalogue has 400 rows, 600 fewer than the minimum 1000" }]);
+    expect(json.outputs.catalogue.rows).toBe(410);
+    expect(json.checks).toEqual([{ name: "big_catalogue", passed: false, detail: "catalogue has 410 rows, 590 fewer than the minimum 1000" }]);
     expect(r.stderr).toContain("error: 1 quality gate failed");
-    expect(r.stderr).toContain("big_catalogue: catalogue has 400 rows, 600 fewer than the minimum 1000");
+    expect(r.stderr).toContain("big_catalogue: catalogue has 410 rows, 590 fewer than the minimum 1000");
   });
 
   it("validate judges the finished run by the gates it ran with (exit 7)", () => {
