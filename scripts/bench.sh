@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# npm run bench: the measurements behind the project's choices, side by side in one run.
-# Today: reading Spark-written Parquet in Node (docs/parquet-readers.md). The fixture (1M rows,
-# written by the pinned Spark) is made once under ~/.cache/sparkjobs/bench/.
-# Extra arguments go to the reader benchmark, e.g. npm run bench -- --reps 3 --readers hyparquet-chunk,parquet-wasm
+# npm run bench [-- --scale S|M|L[,..]]: sparkjobs beside its peers, in one run, as ratios
+# (bench/suite.ts -> bench/results.json and docs/benchmarks.md).
+# npm run bench -- readers [...]: the Parquet readers for Node compared (docs/parquet-readers.md); the
+# fixture (1M rows, written by the pinned Spark) is made once under ~/.cache/sparkjobs/bench/, e.g.
+# npm run bench -- readers --reps 3 --readers hyparquet-chunk,parquet-wasm
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
+if [ "${1:-}" != "readers" ]; then
+  exec node dist/bench/suite.js "$@"
+fi
+shift
 venv=$(node dist/submitter/src/env/where.js venv)
 fixture="${XDG_CACHE_HOME:-$HOME/.cache}/sparkjobs/bench/segments-1m"
 if [ ! -f "$fixture/_bench_checksums.json" ]; then

@@ -132,6 +132,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     describe: (s) => s.engineState,
     onChange: (state, ms) => options.log(`${plan.runId}: ${state} after ${(ms / 1000).toFixed(1)} s`),
     timeoutMs: options.timeoutMs,
+    ...(options.backend.maxPollDelayMs !== undefined ? { maxDelayMs: options.backend.maxPollDelayMs } : {}),
     what: `run ${plan.runId}`,
     logLocation: submission.logLocation,
     ...(options.clock ? { clock: options.clock } : {}),

@@ -3,6 +3,8 @@
 Everything heavy stays in Spark; only centroids, sizes and contingency tables (a few rows)
 come to the driver.
 """
+import time
+
 from pyspark.ml.clustering import KMeans
 from pyspark.ml.evaluation import ClusteringEvaluator
 from pyspark.ml.feature import StandardScaler, VectorAssembler
@@ -83,9 +85,11 @@ def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
     else:
         candidates = list(range(config["k"]["min"], config["k"]["max"] + 1))
     candidates = [k for k in candidates if k <= n]
-    by_k = {}
+    by_k, fit_seconds = {}, {}
     for k in candidates:
+        t = time.time()
         model, cost = _fit_best(vectors, k, config, config["restarts"])
+        fit_seconds[k] = time.time() - t
         by_k[k] = (model, cost, evaluator.evaluate(model.transform(vectors)))
         log(f"{stage['name']}: k={k} best of {config['restarts']} fits: inertia={cost:.4f} silhouette={by_k[k][2]:.4f}")
     k = max(by_k, key=lambda kk: (by_k[kk][2], -kk))
@@ -146,6 +150,9 @@ def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
         "inertia": cost,
         "silhouetteByK": {str(kk): v[2] for kk, v in sorted(by_k.items())},
         "inertiaByK": {str(kk): v[1] for kk, v in sorted(by_k.items())},
+        # Seconds of the restarts at each k together (restarts fits from seeded k-means|| starts).
+        "fitSecondsByK": {str(kk): round(v, 3) for kk, v in sorted(fit_seconds.items())},
+        "restarts": config["restarts"],
         "segmentSizes": sizes,
         "centres": {names[i]: c for i, c in enumerate(centres)},
         "features": config["features"],

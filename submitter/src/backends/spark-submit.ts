@@ -81,6 +81,8 @@ export class SparkSubmitBackend implements Backend {
   private readonly children = new Map<string, Child>();
   private readonly master: string;
   private readonly driverMemory: string;
+  /** Asking a child process whether it ended is free: a run's end is seen within 250 ms, not up to 15 s later. */
+  readonly maxPollDelayMs = 250;
 
   constructor(private readonly options: SparkSubmitBackendOptions) {
     this.target = options.target;

@@ -45,6 +45,11 @@ export interface Backend {
   cancel(submission: Submission): Promise<void>;
   /** The last lines of the driver's log. */
   logs(submission: Submission, tailLines: number): Promise<string>;
+  /**
+   * The longest wait between two status checks. A remote service is asked less and less often (up to
+   * 15 s apart); a child process here costs nothing to ask, so its end is seen at once.
+   */
+  readonly maxPollDelayMs?: number;
 }
 
 const ERROR_PREFIX = "SPARKJOBS_ERROR ";

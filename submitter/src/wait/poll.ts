@@ -37,8 +37,8 @@ export async function poll<T>(options: PollOptions<T>): Promise<T> {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const start = clock.now();
-  let delay = options.initialDelayMs ?? 500;
   const maxDelay = options.maxDelayMs ?? 15_000;
+  let delay = Math.min(options.initialDelayMs ?? 500, maxDelay);
   const factor = options.factor ?? 1.5;
   const jitter = options.jitter ?? 0.2;
   let last: string | undefined;
