@@ -39,7 +39,7 @@ def run(spark, stage, log, ctx):
     itemsets = model.freqItemsets.cache()
     n_itemsets = itemsets.count()
     if config["maxItemsets"] and n_itemsets > config["maxItemsets"]:
-        raise RunnerError(INVALID_INPUT, f"stage {stage['name']}: minSupport {config['minSupport']} leaves {n_itemsets} frequent itemsets "
+        raise RunnerError(INVALID_INPUT, f"stage {stage['name']}: a minimum support of {min_support} leaves {n_itemsets} frequent itemsets "
                           f"in {n} baskets, above maxItemsets {config['maxItemsets']}",
                           where=stage["name"], fix="raise the minimum support (the job's min_support parameter), or maxItemsets in the stage config")
     rules = (model.associationRules
