@@ -3,9 +3,8 @@
  * the real UCI Online Retail orders, every reported support, confidence and lift equals a count made
  * here from the run's clean transactions.
  */
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cliJson, ensureSegmentation, GEN, manifestOf, PIPELINE, readOutput, repo, root, SEG } from "./helpers.js";
+import { cliJson, ensureOnlineRetail, ensureSegmentation, GEN, manifestOf, ONLINE_RETAIL, PIPELINE, readOutput, root, SEG } from "./helpers.js";
 
 type Row = Record<string, unknown>;
 
@@ -72,11 +71,9 @@ describe("basket-rules", () => {
   });
 
   it("UCI Online Retail: the rules' support, confidence and lift equal counts over its clean orders", async () => {
-    // The run online-retail.test.ts makes (same id, same parameters): whichever file runs first makes it.
-    const runId = "it-online-retail-k4";
-    const data = join(repo, "..", "shared", "datasets", "online_retail", "online_retail.parquet");
-    const seg = cliJson(["run", "online-retail-segmentation", "--param", `data=${data}`, "--param", "k=4", "--run-id", runId]);
-    expect(seg.result.code, seg.result.stderr.slice(-3000)).toBe(0);
+    // The run online-retail.test.ts makes too: whichever file runs first makes it.
+    ensureOnlineRetail();
+    const runId = ONLINE_RETAIL.runId;
     const r = cliJson(["run", "basket-rules", "--param", `transactions=${runId}`, "--run-id", "it-online-retail-rules"]);
     expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
     const m = r.json.metrics.rules;

@@ -130,6 +130,17 @@ export function ensureScoreUplift(): { result: CliResult; json: any } {
   return ensureRun(SCORE_UPLIFT);
 }
 
+/** The UCI Online Retail data set beside the repository, and the k=4 segmentation run made from it. */
+export const ONLINE_RETAIL_DIR = join(repo, "..", "shared", "datasets", "online_retail");
+export const ONLINE_RETAIL = {
+  runId: "it-online-retail-k4",
+  args: ["run", "online-retail-segmentation", "--param", `data=${join(ONLINE_RETAIL_DIR, "online_retail.parquet")}`, "--param", "k=4"],
+};
+
+export function ensureOnlineRetail(): { result: CliResult; json: any } {
+  return ensureRun(ONLINE_RETAIL);
+}
+
 /** Storage for local paths, and for s3:// on the S3 server whose environment is given. */
 export function storageFor(s3Env: Record<string, string> = {}): Storage {
   return new RoutedStorage(new LocalStorage(), () => new S3Storage(s3ClientFromEnv({ ...process.env, ...s3Env })));

@@ -6,9 +6,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cliJson, manifestOf, python, repo, root } from "./helpers.js";
+import { cliJson, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, python, root } from "./helpers.js";
 
-const datasetDir = join(repo, "..", "shared", "datasets", "online_retail");
+const datasetDir = ONLINE_RETAIL_DIR;
 const provenance = readFileSync(join(datasetDir, "PROVENANCE.txt"), "utf8");
 const referenceSection = provenance.slice(provenance.indexOf("Reference counts"));
 
@@ -25,7 +25,7 @@ describe("online-retail-segmentation on ../shared/datasets/online_retail", () =>
 
   beforeAll(() => {
     expect(existsSync(join(datasetDir, "online_retail.parquet"))).toBe(true);
-    const { result, json } = cliJson(["run", "online-retail-segmentation", "--param", `data=${join(datasetDir, "online_retail.parquet")}`, "--param", "k=4", "--run-id", "it-online-retail-k4"]);
+    const { result, json } = cliJson([...ONLINE_RETAIL.args, "--run-id", ONLINE_RETAIL.runId]);
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
     run = json;
   });
@@ -60,7 +60,7 @@ describe("online-retail-segmentation on ../shared/datasets/online_retail", () =>
   });
 
   it("at k=4 the silhouette is at least scikit-learn's KMeans (n_init=10) on the same features", async () => {
-    const manifest = await manifestOf(root(), "it-online-retail-k4");
+    const manifest = await manifestOf(root(), ONLINE_RETAIL.runId);
     const out = execFileSync(python(), [join(import.meta.dirname, "sklearn_silhouette.py"), manifest.outputs.customer_features.uri, manifest.outputs.customer_segments.uri, "4"], { encoding: "utf8" });
     const peer = JSON.parse(out);
     console.log(`Online Retail k=4: spark silhouette ${peer.spark_silhouette.toFixed(4)} vs scikit-learn ${peer.sklearn_silhouette.toFixed(4)}; inertia ${peer.spark_inertia.toFixed(1)} vs ${peer.sklearn_inertia.toFixed(1)}`);

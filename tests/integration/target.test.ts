@@ -65,15 +65,15 @@ describe("target", () => {
     expect(byResponse.result.code).toBe(0);
     const truth = await couponTruth();
     // What the contacts cause: (p_treatment - p_control) x revenue per response x margin - cost.
-    const incremental = async (runId: string) => {
+    const incremental = async (runId: string, basis: "p_response" | "uplift") => {
       const list = await readOutput((await manifestOf(root(), runId)).outputs.target_list);
-      const perResponse = Number(list[0]!.expected_revenue) / Number(list[0]![runId === "it-target" ? "p_response" : "uplift"]);
+      const perResponse = Number(list[0]!.expected_revenue) / Number(list[0]![basis]);
       return list.reduce((s, t) => {
         const p = truth.get(`${t.customer_id}|${t.channel}`)!;
         return s + (p.treated - p.control) * perResponse * MARGIN - COST[t.channel as string]!;
       }, 0);
     };
-    const [u, r] = [await incremental("it-target-uplift"), await incremental("it-target")];
+    const [u, r] = [await incremental("it-target-uplift", "uplift"), await incremental("it-target", "p_response")];
     console.log(`target (uplift basis): planted incremental profit ${u.toFixed(0)} against ${r.toFixed(0)} on the response basis, budget ${budget}`);
     expect(u).toBeGreaterThan(r * 1.2);
   });

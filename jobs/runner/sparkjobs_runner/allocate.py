@@ -9,6 +9,7 @@ from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from .errors import INVALID_INPUT, RunnerError
+from .params import number
 
 STEPS = 40
 
@@ -26,7 +27,7 @@ def _cost(chosen, cost):
 def run(spark, stage, log, ctx):
     config = stage["config"]
     entity, value, cost = config["entity"], config["value"], config["cost"]
-    budget = float(ctx["params"][config["budget"]["param"]]["value"])
+    budget = number(config["budget"], ctx)
     options = spark.table(stage["input"])
     negative = options.where(F.col(cost).isNull() | (F.col(cost) < 0) | F.col(value).isNull()).count()
     if negative:

@@ -72,7 +72,8 @@ def labelled_rows(source, config, where, by=(), binary=True):
     if not binary:
         counts = {}
         for r in groups:
-            counts[(r["split"], *[r[c] for c in by])] = counts.get((r["split"], *[r[c] for c in by]), 0) + r["count"]
+            key = (r["split"], *[r[c] for c in by])
+            counts[key] = counts.get(key, 0) + r["count"]
         return rows, counts
     odd = [r[LABEL] for r in groups if r[LABEL] not in (0.0, 1.0)]
     if odd:

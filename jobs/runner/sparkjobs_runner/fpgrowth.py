@@ -8,18 +8,14 @@ from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from .errors import INVALID_INPUT, RunnerError
+from .params import number
 
 SEPARATOR = " + "
 
 
-def _number(value, ctx):
-    """A config number, or the value of the job parameter it names ({"param": name})."""
-    return float(ctx["params"][value["param"]]["value"]) if isinstance(value, dict) else float(value)
-
-
 def run(spark, stage, log, ctx):
     config = stage["config"]
-    min_support, min_confidence = _number(config["minSupport"], ctx), _number(config["minConfidence"], ctx)
+    min_support, min_confidence = number(config["minSupport"], ctx), number(config["minConfidence"], ctx)
     basket, item = config["basket"], config["item"]
     rows = spark.table(stage["input"])
     missing = [c for c in (basket, item) if c not in rows.columns]

@@ -135,13 +135,14 @@ export function checkJob(files: JobFiles): LoadedJob {
 function mllibProblems(config: MllibConfig, shown: string, file: string, definition: JobDefinition, views: ReadonlySet<string>): Problem[] {
   const problems: Problem[] = [];
   const at = (path: string, message: string) => problems.push({ file: shown, path, message });
+  /** A parameter the configuration takes a value from must be declared by the job, with one of these types. */
+  const paramRef = (path: string, name: string, types: readonly string[]) => {
+    const spec = definition.params[name];
+    if (!spec) at(path, `parameter "${name}" is not declared under params in ${file}`);
+    else if (!types.includes(spec.type)) at(path, `parameter "${name}" must have type ${types.join(" or ")}, not ${spec.type}`);
+  };
   if (config.algorithm === "kmeans") {
-    const kParam = config.k.param;
-    if (kParam !== undefined) {
-      const spec = definition.params[kParam];
-      if (!spec) at("k.param", `parameter "${kParam}" is not declared under params in ${file}`);
-      else if (spec.type !== "int") at("k.param", `parameter "${kParam}" must have type int, not ${spec.type}`);
-    }
+    if (config.k.param !== undefined) paramRef("k.param", config.k.param, ["int"]);
     for (const [role, column] of Object.entries(config.naming)) {
       if (!config.features.includes(column)) at(`naming.${role}`, `"${column}" is not one of the features; segments are named from the clustered features`);
     }
@@ -167,16 +168,11 @@ function mllibProblems(config: MllibConfig, shown: string, file: string, definit
   } else if (config.algorithm === "als") {
     if (config.holdout && !views.has(config.holdout)) at("holdout", `"${config.holdout}" is not an input or an earlier stage of ${file}`);
   } else if (config.algorithm === "allocate") {
-    const spec = definition.params[config.budget.param];
-    if (!spec) at("budget.param", `parameter "${config.budget.param}" is not declared under params in ${file}`);
-    else if (spec.type !== "int" && spec.type !== "double") at("budget.param", `parameter "${config.budget.param}" must have type int or double, not ${spec.type}`);
+    paramRef("budget.param", config.budget.param, ["int", "double"]);
   } else if (config.algorithm === "fpgrowth") {
     for (const key of ["minSupport", "minConfidence"] as const) {
       const bound = config[key];
-      if (typeof bound !== "object") continue;
-      const spec = definition.params[bound.param];
-      if (!spec) at(`${key}.param`, `parameter "${bound.param}" is not declared under params in ${file}`);
-      else if (spec.type !== "double") at(`${key}.param`, `parameter "${bound.param}" must have type double, not ${spec.type}`);
+      if (typeof bound === "object") paramRef(`${key}.param`, bound.param, ["double"]);
     }
   } else if (config.algorithm === "pca") {
     if (config.components > config.features.length) at("components", `${config.components} components from ${config.features.length} features: at most ${config.features.length}`);
