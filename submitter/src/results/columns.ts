@@ -22,13 +22,19 @@ interface JsonProp {
   anyOf?: JsonProp[];
 }
 
+const TYPE_RANGE: Readonly<Record<string, readonly [number, number]>> = {
+  int: [-(2 ** 31), 2 ** 31 - 1],
+};
+
 export function columnRules(tableSchema: Record<string, unknown>): ColumnRule[] {
   const props = (tableSchema.properties ?? {}) as Record<string, JsonProp>;
   return Object.entries(props).map(([name, prop]) => {
     const nonNull = prop.anyOf ? prop.anyOf.find((p) => p.type !== "null")! : prop;
     const rule: ColumnRule = { name, sparkType: nonNull.sparkType ?? "unknown", nullable: Boolean(prop.anyOf) };
-    if (nonNull.minimum !== undefined && nonNull.minimum > Number.MIN_SAFE_INTEGER) rule.minimum = nonNull.minimum;
-    if (nonNull.maximum !== undefined && nonNull.maximum < Number.MAX_SAFE_INTEGER) rule.maximum = nonNull.maximum;
+    // Bounds that only restate the type (an int's -2^31..2^31-1) need no reading: the type check covers them.
+    const [typeMin, typeMax] = TYPE_RANGE[rule.sparkType] ?? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+    if (nonNull.minimum !== undefined && nonNull.minimum > typeMin) rule.minimum = nonNull.minimum;
+    if (nonNull.maximum !== undefined && nonNull.maximum < typeMax) rule.maximum = nonNull.maximum;
     if (nonNull.enum) rule.enum = nonNull.enum;
     if (nonNull.pattern && nonNull.sparkType === "string") rule.pattern = new RegExp(nonNull.pattern);
     return rule;

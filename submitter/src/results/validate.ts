@@ -1,7 +1,8 @@
 /**
  * Validates a run's outputs as read back from storage: every file the manifest lists is there
  * with its size, row counts add up, column types match the table schema, and every value keeps
- * the schema's rules (nulls, ranges, allowed values, patterns). Streams row group by row group.
+ * the schema's rules (nulls, ranges, allowed values, patterns). Streams page by page, reading
+ * only what each column's rule needs (column-scan.ts).
  */
 import type { ManifestOutput, RunManifest } from "../../../schemas/src/index.js";
 import { tables, type TableName } from "../../../schemas/src/index.js";
@@ -9,8 +10,9 @@ import { tableJsonSchema } from "../../../schemas/src/export.js";
 import type { Problem } from "../errors.js";
 import { joinUri } from "../plan/build.js";
 import type { Storage } from "../stage/storage.js";
-import { columnRules, typeAccepted, type ColumnRule } from "./columns.js";
-import { forEachRowGroup, readFooter } from "./parquet.js";
+import { scanColumnChunk } from "./column-scan.js";
+import { columnRules, typeAccepted } from "./columns.js";
+import { readFooter } from "./parquet.js";
 
 export interface OutputReport {
   name: string;
@@ -22,33 +24,6 @@ export interface OutputReport {
 }
 
 const MAX_PROBLEMS_PER_COLUMN = 3;
-
-function checkValues(rule: ColumnRule, values: ArrayLike<unknown>, rows: number, file: string, offset: number, problems: Problem[], counts: Map<string, number>) {
-  let reported = counts.get(rule.name) ?? 0;
-  const report = (row: number, message: string) => {
-    reported++;
-    if (reported <= MAX_PROBLEMS_PER_COLUMN) problems.push({ file, path: rule.name, message: `row ${offset + row}: ${message}` });
-  };
-  const numeric = rule.minimum !== undefined || rule.maximum !== undefined;
-  for (let r = 0; r < rows; r++) {
-    const v = values[r];
-    if (v === null || v === undefined) {
-      if (!rule.nullable) report(r, "is null, but the column is not nullable");
-      continue;
-    }
-    if (numeric) {
-      const n = typeof v === "bigint" ? Number(v) : (v as number);
-      if (Number.isNaN(n)) report(r, "is NaN");
-      else if (rule.minimum !== undefined && n < rule.minimum) report(r, `${n} is below the minimum ${rule.minimum}`);
-      else if (rule.maximum !== undefined && n > rule.maximum) report(r, `${n} is above the maximum ${rule.maximum}`);
-    } else if (typeof v === "number" && Number.isNaN(v)) {
-      report(r, "is NaN");
-    }
-    if (rule.enum && !rule.enum.includes(v as string)) report(r, `${JSON.stringify(v)} is not one of ${rule.enum.join(", ")}`);
-    if (rule.pattern && !rule.pattern.test(v as string)) report(r, `${JSON.stringify(v)} does not match ${rule.pattern.source}`);
-  }
-  counts.set(rule.name, reported);
-}
 
 export async function validateOutput(storage: Storage, name: string, output: ManifestOutput): Promise<OutputReport> {
   const report: OutputReport = { name, uri: output.uri, rows: 0, missingFiles: [], problems: [] };
@@ -78,10 +53,21 @@ export async function validateOutput(storage: Storage, name: string, output: Man
       if (!rules.some((r) => r.name === c.name)) report.problems.push({ file: uri, path: c.name, message: `column is not in the table schema ${output.table}` });
     }
     report.rows += footer.rows;
-    const present = rules.filter((r) => actual.has(r.name));
-    await forEachRowGroup(file, footer, present.map((r) => r.name), (chunk, rows) => {
-      for (const rule of present) checkValues(rule, chunk.get(rule.name) ?? [], rows, uri, 0, report.problems, counts);
+    const present = rules.filter((r) => {
+      const col = actual.get(r.name);
+      return col && typeAccepted(r.sparkType, col.sparkType);
     });
+    let firstRow = 0;
+    for (let g = 0; g < footer.rowGroups; g++) {
+      for (const rule of present) {
+        await scanColumnChunk(file, footer, g, firstRow, rule, (row, message) => {
+          const n = (counts.get(rule.name) ?? 0) + 1;
+          counts.set(rule.name, n);
+          if (n <= MAX_PROBLEMS_PER_COLUMN) report.problems.push({ file: uri, path: rule.name, message: `row ${row}: ${message}` });
+        });
+      }
+      firstRow += Number(footer.metadata.row_groups[g]!.num_rows);
+    }
   }
   for (const [column, n] of counts) {
     if (n > MAX_PROBLEMS_PER_COLUMN) report.problems.push({ file: output.uri, path: column, message: `${n - MAX_PROBLEMS_PER_COLUMN} more rows break this column's rules` });
