@@ -18,6 +18,8 @@ export interface OutputReport {
   name: string;
   uri: string;
   rows: number;
+  /** Bytes of Parquet data read to check the values (footers not counted). */
+  bytesRead: number;
   /** Files missing or with another size: the run is incomplete, not merely invalid. */
   missingFiles: string[];
   problems: Problem[];
@@ -26,7 +28,7 @@ export interface OutputReport {
 const MAX_PROBLEMS_PER_COLUMN = 3;
 
 export async function validateOutput(storage: Storage, name: string, output: ManifestOutput): Promise<OutputReport> {
-  const report: OutputReport = { name, uri: output.uri, rows: 0, missingFiles: [], problems: [] };
+  const report: OutputReport = { name, uri: output.uri, rows: 0, bytesRead: 0, missingFiles: [], problems: [] };
   if (!Object.hasOwn(tables, output.table)) {
     report.problems.push({ path: output.table, message: `unknown table schema ${output.table}` });
     return report;
@@ -60,11 +62,12 @@ export async function validateOutput(storage: Storage, name: string, output: Man
     let firstRow = 0;
     for (let g = 0; g < footer.rowGroups; g++) {
       for (const rule of present) {
-        await scanColumnChunk(file, footer, g, firstRow, rule, (row, message) => {
+        const scan = await scanColumnChunk(file, footer, g, firstRow, rule, (row, message) => {
           const n = (counts.get(rule.name) ?? 0) + 1;
           counts.set(rule.name, n);
           if (n <= MAX_PROBLEMS_PER_COLUMN) report.problems.push({ file: uri, path: rule.name, message: `row ${row}: ${message}` });
         });
+        report.bytesRead += scan.bytesRead;
       }
       firstRow += Number(footer.metadata.row_groups[g]!.num_rows);
     }
