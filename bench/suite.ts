@@ -47,6 +47,7 @@ interface Measured {
   code: number | null;
   /** The signal that ended it (SIGKILL from the kernel when memory ran out), or null. */
   signal: NodeJS.Signals | null;
+  pid: number;
   stdout: string;
   stderr: string;
   /** Peak of the summed resident memory of the process and all its descendants, sampled every 100 ms. */
@@ -141,7 +142,7 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
       clearInterval(timer);
       const hwmByCommand: Record<string, number> = {};
       for (const { comm, bytes } of peaks.values()) hwmByCommand[comm] = (hwmByCommand[comm] ?? 0) + bytes / 2 ** 20;
-      resolve({ ms: performance.now() - t0, code, signal, stdout, stderr, peakRssMiB: peak / 2 ** 20, hwmByCommand });
+      resolve({ ms: performance.now() - t0, code, signal, pid: child.pid!, stdout, stderr, peakRssMiB: peak / 2 ** 20, hwmByCommand });
     });
   });
 }
@@ -182,6 +183,7 @@ function options(argv: string[]) {
   };
   const scales = (get("--scale") ?? "S").split(",").map((s) => s.trim().toUpperCase());
   for (const s of scales) if (!SCALES[s]) throw new Error(`--scale ${s}: use S, M or L (or a list: S,M)`);
+  if (get("--only") !== undefined && get("--only") !== "pandas") throw new Error(`--only ${get("--only")}: the one step that runs alone is pandas`);
   return {
     scales,
     root: get("--root") ?? join(cacheDir(), "bench", "root"),
@@ -238,7 +240,10 @@ async function main() {
       log(`${scale}: pandas + scikit-learn segmentation alone (${inputs.events} events)`);
       const run = await measure(python, [join(repo, "bench", "peers", "pandas_segmentation.py"), "--transactions", g.outputs.transactions.uri, "--events", g.outputs.events.uri]);
       const tail = run.stderr.trim().split("\n").slice(-3).join(" / ");
-      pandasOnly.push({ scale, customers, inputs, finished: run.code === 0, exitCode: run.code, signal: run.signal, seconds: run.ms / 1000, peakRssMiB: run.peakRssMiB,
+      // The kernel logs whom its out-of-memory killer chose; the log may not be readable here.
+      const dmesg = run.signal === "SIGKILL" ? spawnSync("dmesg", [], { encoding: "utf8" }) : undefined;
+      const oomKilled = dmesg ? (dmesg.status === 0 ? new RegExp(`Killed process ${run.pid}\\b`).test(dmesg.stdout) : null) : false;
+      pandasOnly.push({ scale, customers, inputs, finished: run.code === 0, exitCode: run.code, signal: run.signal, oomKilled, seconds: run.ms / 1000, peakRssMiB: run.peakRssMiB,
         result: run.code === 0 ? JSON.parse(run.stdout.trim().split("\n").at(-1)!) : null, stderrTail: run.code === 0 ? "" : tail });
       log(`${scale}: pandas ${run.code === 0 ? "finished" : `did not finish (exit ${run.code}, signal ${run.signal})`} in ${(run.ms / 1000).toFixed(0)} s, peak ${run.peakRssMiB.toFixed(0)} MiB`);
       continue;
@@ -395,6 +400,14 @@ async function main() {
       stages: segManifest.stages, kmeansFitSeconds: Object.values(segMetrics.fitSecondsByK as Record<string, number>).reduce((a, b) => a + b, 0) });
   }
 
+  if (opt.only === "pandas") {
+    const file = join(repo, "bench", "results-pandas.json");
+    writeFileSync(file, JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, date: new Date().toISOString() }, runs: pandasOnly }, null, 2) + "\n");
+    writeFileSync(join(repo, "docs", "benchmarks.md"), markdown(JSON.parse(readFileSync(join(repo, "bench", "results.json"), "utf8"))));
+    log(`wrote ${file}; docs/benchmarks.md rewritten with it`);
+    return;
+  }
+
   // 6: CLI start, alternating so both see the same machine.
   log(`CLI start: ${opt.cliReps} runs each of sparkjobs --help and node -e 0`);
   const help: number[] = [];
@@ -420,14 +433,6 @@ async function main() {
         `in local mode, where the JVM runs the executors too: JVM ${(mm.localJvmMiB as number).toFixed(0)} against ${(s.localJvmMiB as number).toFixed(0)} MiB` });
   }
 
-  if (opt.only === "pandas") {
-    const file = join(repo, "bench", "results-pandas.json");
-    writeFileSync(file, JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, date: new Date().toISOString() }, runs: pandasOnly }, null, 2) + "\n");
-    writeFileSync(join(repo, "docs", "benchmarks.md"), markdown(JSON.parse(readFileSync(join(repo, "bench", "results.json"), "utf8"))));
-    log(`wrote ${file}; docs/benchmarks.md rewritten with it`);
-    return;
-  }
-  if (opt.only) throw new Error(`--only ${opt.only}: the one step that runs alone is pandas`);
 
   const java = spawnSync("java", ["-version"], { encoding: "utf8" }).stderr.split("\n")[0] ?? "";
   const machine = {
@@ -507,7 +512,7 @@ function pandasSection(): string[] {
   }
   return ["", `pandas + scikit-learn alone (\`npm run bench -- --scale L --only pandas\`, ${r.machine.memoryGiB} GiB, ${r.machine.date}):`, "",
     "| scale | customers | events | finished | wall (s) | peak memory (MiB) | how it ended |", "| --- | --- | --- | --- | --- | --- | --- |",
-    ...r.runs.map((x) => `| ${x.scale} | ${x.customers} | ${x.inputs.events} | ${x.finished ? "yes" : "**no**"} | ${x.seconds.toFixed(0)} | ${x.peakRssMiB.toFixed(0)} | ${x.finished ? `k=${x.result.k}` : cell(x.signal ? `killed by ${x.signal}${x.signal === "SIGKILL" ? " (the kernel's out-of-memory killer; no swap)" : ""}` : `exit ${x.exitCode}: ${x.stderrTail}`)} |`)];
+    ...r.runs.map((x) => `| ${x.scale} | ${x.customers} | ${x.inputs.events} | ${x.finished ? "yes" : "**no**"} | ${x.seconds.toFixed(0)} | ${x.peakRssMiB.toFixed(0)} | ${x.finished ? `k=${x.result.k}` : cell(x.signal ? `killed by ${x.signal}${x.oomKilled ? ": the kernel's out-of-memory killer chose it (dmesg)" : x.oomKilled === null ? " (dmesg not readable: cause unknown)" : ""}` : `exit ${x.exitCode}: ${x.stderrTail}`)} |`)];
 }
 
 function markdown(r: { machine: any; scales: any[]; figures: Figure[]; customersOverride: number | null }): string {
