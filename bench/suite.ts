@@ -118,7 +118,8 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
     let stdout = "";
     let stderr = "";
     let peak = 0;
-    const peaks = new Map<number, { comm: string; bytes: number }>();
+    /** Per process: its command name as the kernel has it, the label shown for it, its peak. */
+    const peaks = new Map<number, { comm: string; name: string; bytes: number }>();
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     const sample = () => {
@@ -129,10 +130,10 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
         total += p.rss;
         const h = hwm(pid);
         // A child is first seen as a fork of its parent (sharing, and counting, the parent's pages)
-        // before it execs; exec starts a new peak, so a new name starts the record again.
-        const name = label(pid, p.comm);
+        // before it execs; exec changes the command name and starts a new peak, so the record starts again.
         const seen = peaks.get(pid);
-        peaks.set(pid, { comm: name, bytes: seen && seen.comm === name ? Math.max(h, seen.bytes) : h });
+        if (seen && seen.comm === p.comm) seen.bytes = Math.max(h, seen.bytes);
+        else peaks.set(pid, { comm: p.comm, name: label(pid, p.comm), bytes: h });
       }
       peak = Math.max(peak, total);
     };
@@ -141,7 +142,7 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
     child.on("close", (code, signal) => {
       clearInterval(timer);
       const hwmByCommand: Record<string, number> = {};
-      for (const { comm, bytes } of peaks.values()) hwmByCommand[comm] = (hwmByCommand[comm] ?? 0) + bytes / 2 ** 20;
+      for (const { name, bytes } of peaks.values()) hwmByCommand[name] = (hwmByCommand[name] ?? 0) + bytes / 2 ** 20;
       resolve({ ms: performance.now() - t0, code, signal, pid: child.pid!, stdout, stderr, peakRssMiB: peak / 2 ** 20, hwmByCommand });
     });
   });
@@ -306,6 +307,7 @@ async function main() {
     if (stepArgs[0] !== "spark-submit" || stepArgs[1] !== "--deploy-mode") throw new Error(`unexpected step arguments: ${stepArgs.slice(0, 3).join(" ")}`);
     log(`${scale}: bare spark-submit of the same plan (${bareId})`);
     const bare = must(await measure(sparkSubmit, ["--master", "local[*]", "--driver-memory", "2g", ...stepArgs.slice(3)], sparkEnv), "bare spark-submit");
+    const bareSparkSeconds = manifest(bareId).durationMs / 1000;
 
     // 1: Spark reading the same input and nothing else.
     log(`${scale}: bare scan of transactions and events`);
@@ -338,14 +340,11 @@ async function main() {
     const m = scale === "M";
     const readNote = `${val.rows} rows; validation read ${(firstRead.bytesRead! / 2 ** 20).toFixed(0)} of ${(firstRead.bytes / 2 ** 20).toFixed(0)} MiB; median of ${opt.readReps}`;
     figures.push(
-      { id: "readback-arrow", what: "reading back and validating the events output against a bare Arrow decode in Node (rows per second)", scale,
+      ...([["arrow", "Node", "parquet-wasm + apache-arrow decode", arw], ["pyarrow", "C++", `pyarrow ${reads.pyarrow![0]!.version} decode`, pya]] as const).map(([id, runtime, label, peer]): Figure => ({
+        id: `readback-${id}`, what: `reading back and validating the events output against a bare Arrow decode in ${runtime} (rows per second)`, scale,
         a: { label: "sparkjobs validate", value: val.rowsPerSec / 1e6, unit: "M rows/s" },
-        b: { label: "parquet-wasm + apache-arrow decode", value: arw.rowsPerSec / 1e6, unit: "M rows/s" }, ratio: val.rowsPerSec / arw.rowsPerSec,
-        target: "at least half the speed (ratio >= 0.5) at 10M rows", met: m ? val.rowsPerSec / arw.rowsPerSec >= 0.5 : null, note: readNote },
-      { id: "readback-pyarrow", what: "reading back and validating the events output against a bare Arrow decode in C++ (rows per second)", scale,
-        a: { label: "sparkjobs validate", value: val.rowsPerSec / 1e6, unit: "M rows/s" },
-        b: { label: `pyarrow ${reads.pyarrow![0]!.version} decode`, value: pya.rowsPerSec / 1e6, unit: "M rows/s" }, ratio: val.rowsPerSec / pya.rowsPerSec,
-        target: "at least half the speed (ratio >= 0.5) at 10M rows", met: m ? val.rowsPerSec / pya.rowsPerSec >= 0.5 : null, note: readNote },
+        b: { label, value: peer.rowsPerSec / 1e6, unit: "M rows/s" }, ratio: val.rowsPerSec / peer.rowsPerSec,
+        target: "at least half the speed (ratio >= 0.5) at 10M rows", met: m ? val.rowsPerSec / peer.rowsPerSec >= 0.5 : null, note: readNote })),
       { id: "readback-memory", what: "peak memory (VmHWM) of the submitter while validating the events output", scale,
         a: { label: "sparkjobs validate", value: val.hwmMiB, unit: "MiB" },
         b: { label: "parquet-wasm + apache-arrow decode", value: arw.hwmMiB, unit: "MiB" }, ratio: val.hwmMiB / arw.hwmMiB,
@@ -384,14 +383,14 @@ async function main() {
         ratio: xgb.sparkGbt.fitSeconds / xgb.xgboost.fitSeconds, target: "AUC within 0.01", met: Math.abs(xgb.sparkGbt.auc - xgb.xgboost.auc) <= 0.01,
         note: `AUC ${xgb.sparkGbt.auc.toFixed(4)} against ${xgb.xgboost.auc.toFixed(4)}; ${xgb.testRows} test rows` },
       overheadFigure({ scale, wallSeconds: seg.ms / 1000, sparkSeconds: segManifest.durationMs / 1000,
-        bareWallSeconds: bare.ms / 1000, bareSparkSeconds: manifest(bareId).durationMs / 1000 }),
+        bareWallSeconds: bare.ms / 1000, bareSparkSeconds }),
     );
     sparkVersion = segManifest.engine.sparkVersion;
     const driver = driverPeaks(seg);
     const peaksOf = (x: Measured) => Object.entries(x.hwmByCommand).map(([c, v]) => `${c} ${v.toFixed(0)} MiB`).join(", ");
     log(`${scale}: segmentation ${(seg.ms / 1000).toFixed(1)} s, peaks: ${peaksOf(seg)}; on the standalone cluster ${(onCluster.ms / 1000).toFixed(1)} s, driver peaks: ${peaksOf(onCluster)}`);
     scaleRuns.push({ scale, customers, inputs, wallSeconds: seg.ms / 1000, sparkSeconds: segManifest.durationMs / 1000,
-      bareWallSeconds: bare.ms / 1000, bareSparkSeconds: manifest(bareId).durationMs / 1000,
+      bareWallSeconds: bare.ms / 1000, bareSparkSeconds,
       localJvmMiB: driver.jvmMiB, localPythonMiB: driver.pythonMiB,
       driverJvmMiB: clusterDriver.jvmMiB, driverPythonMiB: clusterDriver.pythonMiB, driverPeakMiB: clusterDriver.jvmMiB + clusterDriver.pythonMiB,
       standaloneSeconds: onCluster.ms / 1000, standaloneHwmByCommand: onCluster.hwmByCommand,

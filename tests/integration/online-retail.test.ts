@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cliJson, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, python, root } from "./helpers.js";
+import { ensureOnlineRetail, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, python, root } from "./helpers.js";
 
 const datasetDir = ONLINE_RETAIL_DIR;
 const provenance = readFileSync(join(datasetDir, "PROVENANCE.txt"), "utf8");
@@ -25,9 +25,7 @@ describe("online-retail-segmentation on ../shared/datasets/online_retail", () =>
 
   beforeAll(() => {
     expect(existsSync(join(datasetDir, "online_retail.parquet"))).toBe(true);
-    const { result, json } = cliJson([...ONLINE_RETAIL.args, "--run-id", ONLINE_RETAIL.runId]);
-    expect(result.code, result.stderr.slice(-3000)).toBe(0);
-    run = json;
+    run = ensureOnlineRetail().json;
   });
 
   it("recomputes the reference counts of PROVENANCE.txt", () => {

@@ -11,7 +11,7 @@ import type { Problem } from "../errors.js";
 import { joinUri } from "../plan/build.js";
 import type { Storage } from "../stage/storage.js";
 import { scanColumnChunk } from "./column-scan.js";
-import { columnRules, typeAccepted } from "./columns.js";
+import { columnRules, typeAccepted, type ColumnRule } from "./columns.js";
 import { readFooter } from "./parquet.js";
 
 export interface OutputReport {
@@ -46,19 +46,18 @@ export async function validateOutput(storage: Storage, name: string, output: Man
     const file = await storage.open(uri);
     const footer = await readFooter(file);
     const actual = new Map(footer.columns.map((c) => [c.name, c]));
+    /** The columns whose values are checked: present, with an accepted type. */
+    const present: ColumnRule[] = [];
     for (const rule of rules) {
       const col = actual.get(rule.name);
       if (!col) report.problems.push({ file: uri, path: rule.name, message: `column is missing (expected ${rule.sparkType})` });
       else if (!typeAccepted(rule.sparkType, col.sparkType)) report.problems.push({ file: uri, path: rule.name, message: `has type ${col.sparkType}, expected ${rule.sparkType}` });
+      else present.push(rule);
     }
     for (const c of footer.columns) {
       if (!rules.some((r) => r.name === c.name)) report.problems.push({ file: uri, path: c.name, message: `column is not in the table schema ${output.table}` });
     }
     report.rows += footer.rows;
-    const present = rules.filter((r) => {
-      const col = actual.get(r.name);
-      return col && typeAccepted(r.sparkType, col.sparkType);
-    });
     let firstRow = 0;
     for (let g = 0; g < footer.rowGroups; g++) {
       for (const rule of present) {
