@@ -22,7 +22,17 @@ export const paramSpec = z.discriminatedUnion("type", [
   z.strictObject({ ...paramBase, type: z.literal("int"), default: z.number().int().optional(), min: z.number().int().optional(), max: z.number().int().optional() }),
   z.strictObject({ ...paramBase, type: z.literal("double"), default: z.number().optional(), min: z.number().optional(), max: z.number().optional() }),
   z.strictObject({ ...paramBase, type: z.literal("boolean"), default: z.boolean().optional() }),
-  z.strictObject({ ...paramBase, type: z.literal("date"), default: z.iso.date().optional() }),
+  z.strictObject({
+    ...paramBase,
+    type: z.literal("date"),
+    default: z.iso.date().optional(),
+    /**
+     * Without a value given, the date the data of a source run implies (its as-of date: the day after
+     * its last transaction); a date given before the data's first day is an error, one after its
+     * as-of date a warning. Each list names metric paths to try in turn (generate and ingest differ).
+     */
+    fromRun: z.strictObject({ param: identifier, asOf: z.array(z.string().min(1)).min(1), firstDay: z.array(z.string().min(1)).default([]) }).optional(),
+  }),
   z.strictObject({ ...paramBase, type: z.literal("enum"), values: z.array(z.string()).min(1), default: z.string().optional() }),
   z.strictObject({ ...paramBase, type: z.literal("runId"), default: runId.optional() }),
   z.strictObject({ ...paramBase, type: z.literal("path"), default: z.string().optional() }),
@@ -41,6 +51,8 @@ export const inputSpec = z.union([
     fromRun: z.strictObject({ param: identifier, job: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]), output: identifier }),
     schema: tableName,
     optional: z.boolean().default(false),
+    /** An optional input that is absent is read as an empty table of its schema, so the same SQL runs (segmentation without events). */
+    emptyWhenAbsent: z.boolean().default(false),
     description: z.string().optional(),
   }),
 ]);
@@ -70,7 +82,27 @@ export const mllibStage = z.strictObject({
   /** Optional ground truth to score the result against (generated data only). */
   truth: z.strictObject({ view: identifier, column: identifier }).optional(),
 });
-export const stageSpec = z.discriminatedUnion("kind", [sqlStage, mllibStage]);
+/** A number, or the job parameter that gives it. */
+const numberOrParam = (n: z.ZodNumber) => z.union([n, z.strictObject({ param: identifier })]);
+
+/**
+ * Reads a source definition's tables (files in any format, or catalog tables), maps and casts them
+ * onto the canonical tables, checks every row and quarantines the rows that break a rule. Its views
+ * are the canonical tables the source has, and `quarantine`.
+ */
+export const ingestStage = z.strictObject({
+  ...stageBase,
+  kind: z.literal("ingest"),
+  /** The path parameter naming the source definition (YAML). */
+  sources: z.strictObject({ param: identifier }),
+  /** The largest share of a table's rows that may be rejected; above it the run stops (exit 14). */
+  maxRejectedShare: numberOrParam(z.number().min(0).max(1)).default(0.05),
+  /** The int parameter that limits every table to its first N rows (0 = all): a quick check of a sample. */
+  sample: z.strictObject({ param: identifier }).optional(),
+});
+export const INGEST_QUARANTINE_VIEW = "quarantine";
+
+export const stageSpec = z.discriminatedUnion("kind", [sqlStage, mllibStage, ingestStage]);
 export type StageSpec = z.infer<typeof stageSpec>;
 
 export const outputSpec = z.strictObject({
@@ -79,6 +111,8 @@ export const outputSpec = z.strictObject({
   schema: tableName,
   /** Number of files to write (coalesce); omit to let Spark decide. */
   files: z.number().int().positive().optional(),
+  /** Written only when its view exists (an ingest output for a table the source declares absent). */
+  optional: z.boolean().default(false),
   description: z.string().optional(),
 });
 
@@ -357,9 +391,6 @@ export const regressorConfig = z.strictObject({
   outputs: z.strictObject({ predictions: identifier, metrics: identifier }),
 });
 export type RegressorConfig = z.infer<typeof regressorConfig>;
-
-/** A number, or the job parameter (int or double) that gives it. */
-const numberOrParam = (n: z.ZodNumber) => z.union([n, z.strictObject({ param: identifier })]);
 
 /** Association rules (pyspark.ml.fpm.FPGrowth) over baskets: support, confidence and lift, highest lift first. */
 export const fpgrowthConfig = z.strictObject({

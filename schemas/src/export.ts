@@ -12,6 +12,7 @@ import { runPlan } from "./plan.js";
 import { tables } from "./tables.js";
 import { transientCluster } from "./targets.js";
 import { pipelineDefinition } from "./pipeline.js";
+import { sourceDefinition } from "./sources.js";
 
 export function tableJsonSchema(schema: z.ZodType): Record<string, unknown> {
   return z.toJSONSchema(schema, { target: "draft-2020-12" }) as Record<string, unknown>;
@@ -29,6 +30,7 @@ export function exportSchemas(): Record<string, string> {
   put("run-manifest.schema.json", runManifest);
   put("transient-cluster.schema.json", transientCluster, "input");
   put("pipeline-definition.schema.json", pipelineDefinition, "input");
+  put("source-definition.schema.json", sourceDefinition, "input");
   for (const [name, schema] of Object.entries(tables)) put(`tables/${name}.schema.json`, schema);
   return files;
 }

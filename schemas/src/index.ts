@@ -5,3 +5,4 @@ export * from "./plan.js";
 export * from "./manifest.js";
 export * from "./targets.js";
 export * from "./pipeline.js";
+export * from "./sources.js";

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { checkSpec, identifier, mllibConfig, runId } from "./definition.js";
+import { planSources } from "./sources.js";
 
 export const PLAN_VERSION = 1 as const;
 
@@ -45,7 +46,18 @@ export const planMllibStage = z.strictObject({
   fixedK: z.number().int().min(2).nullable(),
   config: mllibConfig,
 });
-export const planStage = z.discriminatedUnion("kind", [planSqlStage, planMllibStage]);
+export const planIngestStage = z.strictObject({
+  kind: z.literal("ingest"),
+  name: identifier,
+  /** The source definition file, for messages. */
+  file: z.string(),
+  sources: planSources,
+  maxRejectedShare: z.number().min(0).max(1),
+  /** Read only the first N rows of every table (0 = all). */
+  sample: z.number().int().min(0),
+});
+
+export const planStage = z.discriminatedUnion("kind", [planSqlStage, planMllibStage, planIngestStage]);
 export type PlanStage = z.infer<typeof planStage>;
 
 /** A saved model the plan loads (score stages), resolved through its run's manifest. */
@@ -70,6 +82,8 @@ export const runPlan = z.strictObject({
   /** Where the run writes: outputs under runUri/<output>/, then runUri/_manifest.json last. */
   runUri: z.string().min(1),
   inputs: z.array(planInput),
+  /** Optional inputs that are absent, read as empty tables of their schema. */
+  emptyInputs: z.array(z.strictObject({ name: identifier, table: z.string() })).default([]),
   models: z.array(planModel).default([]),
   stages: z.array(planStage).min(1),
   outputs: z.array(planOutput).min(1),

@@ -110,21 +110,6 @@ export const offerTruth = table(
   },
 );
 
-export const onlineRetailRaw = table(
-  "online_retail_raw",
-  { description: "UCI Online Retail as published: one row per invoice line, naive UK local time." },
-  {
-    InvoiceNo: col.string(),
-    StockCode: col.string(),
-    Description: col.string().nullable(),
-    Quantity: col.long(),
-    InvoiceDate: col.timestampNtz(),
-    UnitPrice: col.double(),
-    CustomerID: col.double("null for guest checkouts").nullable(),
-    Country: col.string(),
-  },
-);
-
 // ---------------------------------------------------------------- outputs
 
 export const cleanTransactions = transactions.extend({}).meta({
@@ -418,6 +403,20 @@ export const regressionMetrics = table(
   },
 );
 
+export const quarantine = table(
+  "quarantine",
+  { description: "Rows ingest rejected: the canonical table, the first rule the row broke, and the row as the source had it." },
+  {
+    table: col.oneOf(["transactions", "products", "events", "customers", "campaigns"], "the canonical table the row was meant for"),
+    rule: col.oneOf(["malformed", "cast_failed", "missing_value", "not_allowed", "duplicate_key"], "the first rule the row broke"),
+    column: col.string("the canonical column that broke the rule; null for malformed rows").nullable(),
+    value: col.string("the value as the source expression gave it, before the cast; null when there was none").nullable(),
+    source_file: col.string("the file the row was read from; null for catalog tables").nullable(),
+    line: col.string("malformed rows: the text of the line as read").nullable(),
+    source_row: col.string("the source row as JSON (its columns as read)"),
+  },
+);
+
 /** Every table by the name job definitions use in `schema:`. */
 export const tables = {
   transactions,
@@ -427,7 +426,6 @@ export const tables = {
   campaigns,
   truth_segments: truthSegments,
   offer_truth: offerTruth,
-  online_retail_raw: onlineRetailRaw,
   clean_transactions: cleanTransactions,
   customer_features: customerFeatures,
   customer_segments: customerSegments,
@@ -448,6 +446,7 @@ export const tables = {
   basket_rules: basketRules,
   clv_scores: clvScores,
   regression_metrics: regressionMetrics,
+  quarantine,
 } as const;
 
 export type TableName = keyof typeof tables;

@@ -30,9 +30,9 @@ interface TargetFlags {
 const collect = (value: string, previous: string[]) => [...previous, value];
 const log = (message: string) => process.stderr.write(`[sparkjobs] ${message}\n`);
 
-function common(cmd: Command, json = true): Command {
+function common(cmd: Command, json = true, root = true): Command {
+  if (root) cmd.addOption(new Option("--root <dir|s3://...>", "storage root, a folder or an s3:// prefix: runs and staged code live under it").env("SPARKJOBS_ROOT").default("sparkjobs-data"));
   cmd
-    .addOption(new Option("--root <dir|s3://...>", "storage root, a folder or an s3:// prefix: runs and staged code live under it").env("SPARKJOBS_ROOT").default("sparkjobs-data"))
     .addOption(
       new Option("--jobs-dir <dir>", "folder with job definitions, spark-sql/ and mllib-configs/")
         .env("SPARKJOBS_JOBS_DIR")
@@ -168,10 +168,11 @@ export function buildProgram(): Command {
       const { planText } = await import("./plan/build.js");
       const root = resolveRoot(opts.root);
       const backend = await backendFrom({ ...opts, root });
-      const { plan } = await prepareRun({
+      const { plan, warnings } = await prepareRun({
         jobsDir: opts.jobsDir, job, params: parseParamArgs(opts.param), root, storage: await storageFor(),
         engineConf: backend.sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}),
       });
+      for (const w of warnings) log(`warning: ${w}`);
       process.stdout.write(planText(plan));
     },
   );
@@ -230,6 +231,26 @@ export function buildProgram(): Command {
       const { textTable } = await import("./report/table.js");
       process.stdout.write(`pipeline ${result.runId} (${result.pipeline}) succeeded in ${(result.durationMs / 1000).toFixed(1)} s\n\n`);
       process.stdout.write(`${textTable(["step", "job", "run", "reused", "seconds", "outputs"], result.steps.map((s) => [s.name, s.job, s.runId, s.reused ? "yes" : "no", (s.durationMs / 1000).toFixed(1), Object.entries(s.outputs).map(([o, v]) => `${o} ${v.rows}`).join(", ")]), ["left", "left", "left", "left", "right", "left"])}\n`);
+    });
+
+  const sources = program.command("sources").description("source definitions: your own tables mapped onto the canonical ones");
+  common(sources.command("check <file>").description("try a source definition on the first rows of each table (local Spark, nothing kept): every missing column, expression that does not compile and cast that fails, with the rows each rule rejects"), true, false)
+    .option("--sample <rows>", "rows read from each table", "1000")
+    .action(async (file: string, opts: Omit<CommonOptions, "root"> & { sample: string }) => {
+      const sample = Number(opts.sample);
+      if (!Number.isSafeInteger(sample) || sample < 1) throw new SparkjobsError("usage", `--sample ${opts.sample} is not a positive whole number of rows`, { fix: "pass --sample 1000, for example" });
+      const { checkSourcesOnSample } = await import("./sources/sample.js");
+      const report = await checkSourcesOnSample({ file, sample, jobsDir: opts.jobsDir, storage: await storageFor(), log });
+      if (opts.json) return printJson(report);
+      const { textTable } = await import("./report/table.js");
+      const out = [`source definition ${report.file} (${report.source}) fits its data on a sample of up to ${sample} rows per table`, ""];
+      out.push(textTable(["table", "sampled", "accepted", "rejected", "rules broken"], Object.entries(report.tables).map(([name, t]) => [name, t.read - t.filtered, t.accepted, t.rejected, t.rules.map((r) => `${r.rule}${r.column ? ` (${r.column})` : ""} ${r.rows}`).join(", ") || "none"]), ["left", "right", "right", "right", "left"]));
+      if (report.absent.length) out.push("", `declared absent: ${report.absent.join(", ")}`);
+      if (report.examples.length) {
+        out.push("", "rejected rows (first of each rule):");
+        out.push(textTable(["table", "rule", "column", "value", "row"], report.examples.map((e) => [e.table, e.rule, e.column ?? "", e.value ?? "", (e.line ?? e.source_row).slice(0, 100)])));
+      }
+      process.stdout.write(`${out.join("\n")}\n`);
     });
 
   common(program.command("validate <run>").description("check that a run is complete and its outputs match their schemas and gates"))

@@ -22,6 +22,8 @@ export const EXIT_CODES = {
   unreachable: 12,
   /** A service refused the credentials or the permission: retrying will not help. */
   access: 13,
+  /** Ingest rejected more of a table's rows than the job allows (its quarantine output says which and why). */
+  rejected: 14,
   interrupted: 130,
 } as const;
 export type ErrorKind = Exclude<keyof typeof EXIT_CODES, "ok">;

@@ -9,7 +9,8 @@ import { loadJob, type LoadedJob } from "./config/job.js";
 import { resolveParams } from "./config/params.js";
 import { SparkjobsError, type ErrorKind } from "./errors.js";
 import { buildPlan, newRunId, planSha256, runUri } from "./plan/build.js";
-import { checkInputs, resolveInputs, resolveModels } from "./plan/inputs.js";
+import { checkInputs, resolveInputs, resolveModels, resolveRunDates } from "./plan/inputs.js";
+import { loadSources } from "./sources/resolve.js";
 import { evaluateChecks, type CheckResult } from "./results/checks.js";
 import { readManifest } from "./results/manifest.js";
 import { validateOutputs, type OutputReport } from "./results/validate.js";
@@ -51,15 +52,17 @@ export interface RunResult {
 export interface PreparedRun {
   job: LoadedJob;
   plan: RunPlan;
+  /** Things worth saying that do not stop the run (a snapshot date after the data ends). */
+  warnings: string[];
 }
 
 /** Everything up to the plan; no Spark, no writes. Used by `plan` and `run`. */
 export async function prepareRun(options: Omit<RunOptions, "backend" | "timeoutMs" | "log"> & { engineConf?: Record<string, string>; now?: Date }): Promise<PreparedRun> {
   const job = loadJob(options.jobsDir, options.job);
-  const { values } = resolveParams(job.definition, job.file, options.params);
+  const { values: resolved } = resolveParams(job.definition, job.file, options.params);
   for (const { config } of job.mllib.values()) {
     if (config.algorithm !== "kmeans") continue;
-    const k = config.k.param ? values[config.k.param]?.value : undefined;
+    const k = config.k.param ? resolved[config.k.param]?.value : undefined;
     if (k === 1) {
       throw new SparkjobsError("usage", `--param ${config.k.param}=1 is not a number of segments`, {
         fix: `pass 0 to choose k between ${config.k.min} and ${config.k.max} by silhouette, or a k of at least 2`,
@@ -67,11 +70,15 @@ export async function prepareRun(options: Omit<RunOptions, "backend" | "timeoutM
     }
   }
   const runId = options.runId ?? newRunId(job.definition.name, options.now ?? new Date());
+  const dated = await resolveRunDates(job.definition, job.file, resolved, options.storage, options.root);
+  const values = dated.values;
   const inputUris = await resolveInputs(job.definition, job.file, values, options.storage, options.root);
   const modelUris = await resolveModels(job.definition, job.file, values, options.storage, options.root);
   await checkInputs(job.definition, inputUris, options.storage);
-  const plan = buildPlan(job, { runId, root: options.root, params: values, inputUris, modelUris, engineConf: options.engineConf ?? {} });
-  return { job, plan };
+  const ingest = job.definition.stages.find((s) => s.kind === "ingest");
+  const sources = ingest ? await loadSources(String(values[ingest.sources.param]!.value), options.storage) : undefined;
+  const plan = buildPlan(job, { runId, root: options.root, params: values, inputUris, modelUris, engineConf: options.engineConf ?? {}, ...(sources ? { sources } : {}) });
+  return { job, plan, warnings: dated.warnings };
 }
 
 /** Prepares and stages a run without submitting it (the `stage` command, for orchestrators that submit themselves). */
@@ -81,7 +88,7 @@ export async function stageOnly(options: Parameters<typeof prepareRun>[0]): Prom
   return { plan, staged };
 }
 
-const RUNNER_EXIT_KIND: Record<number, ErrorKind> = { 3: "definition", 4: "input", 5: "runFailed", 6: "output" };
+const RUNNER_EXIT_KIND: Record<number, ErrorKind> = { 3: "definition", 4: "input", 5: "runFailed", 6: "output", 14: "rejected" };
 
 function failureError(status: RunStatus, submission: Submission, tail: string): SparkjobsError {
   if (status.state === "cancelled") {
@@ -90,8 +97,9 @@ function failureError(status: RunStatus, submission: Submission, tail: string): 
   const f = status.failure;
   const engineLog = status.logTail ? [{ message: status.logTail }] : [];
   if (f) {
+    const listed = (f.problems ?? []).map((p) => ({ ...(p.file ? { file: p.file } : {}), ...(p.path ? { path: p.path } : {}), message: p.message }));
     return new SparkjobsError(RUNNER_EXIT_KIND[f.exitCode] ?? "runFailed", `run ${submission.runId} failed: ${f.message}`, {
-      problems: [...(f.where ? [{ file: f.where, message: f.message }] : []), ...engineLog],
+      problems: [...(listed.length ? listed : f.where ? [{ file: f.where, message: f.message }] : []), ...engineLog],
       fix: f.fix ?? `see the driver log: ${submission.logLocation}`,
     });
   }
@@ -103,7 +111,8 @@ function failureError(status: RunStatus, submission: Submission, tail: string): 
 
 export async function executeRun(options: RunOptions): Promise<RunResult> {
   const started = (options.clock ?? { now: Date.now }).now();
-  const { plan } = await prepareRun({ ...options, engineConf: options.backend.sparkConf() });
+  const { plan, warnings } = await prepareRun({ ...options, engineConf: options.backend.sparkConf() });
+  for (const w of warnings) options.log(`warning: ${w}`);
   const sha = planSha256(plan);
   const base = runUri(options.root, plan.runId);
 

@@ -130,14 +130,21 @@ export function ensureScoreUplift(): { result: CliResult; json: any } {
   return ensureRun(SCORE_UPLIFT);
 }
 
-/** The UCI Online Retail data set beside the repository, and the k=4 segmentation run made from it. */
+/** The UCI Online Retail data set beside the repository, its source definition, its ingest run and the k=4 segmentation of it. */
 export const ONLINE_RETAIL_DIR = join(repo, "..", "shared", "datasets", "online_retail");
+export const ONLINE_RETAIL_SOURCES = join(repo, "sources", "online-retail.yaml");
+export const ONLINE_RETAIL_INGEST = { runId: "it-online-retail-ingest", args: ["run", "ingest", "--param", `sources=${ONLINE_RETAIL_SOURCES}`] };
 export const ONLINE_RETAIL = {
   runId: "it-online-retail-k4",
-  args: ["run", "online-retail-segmentation", "--param", `data=${join(ONLINE_RETAIL_DIR, "online_retail.parquet")}`, "--param", "k=4"],
+  args: ["run", "customer-segmentation", "--param", `source=${ONLINE_RETAIL_INGEST.runId}`, "--param", "k=4"],
 };
 
+export function ensureOnlineRetailIngest(): { result: CliResult; json: any } {
+  return ensureRun(ONLINE_RETAIL_INGEST);
+}
+
 export function ensureOnlineRetail(): { result: CliResult; json: any } {
+  ensureOnlineRetailIngest();
   return ensureRun(ONLINE_RETAIL);
 }
 

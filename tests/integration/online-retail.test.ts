@@ -1,16 +1,21 @@
 /**
- * The real, dirty UCI Online Retail data: the reference counts of its PROVENANCE.txt, and the
- * K-Means result against scikit-learn on the same features.
+ * The real, dirty UCI Online Retail data through its source definition (sources/online-retail.yaml),
+ * ingest and the standard segmentation: the reference counts of its PROVENANCE.txt recounted here
+ * from the canonical transactions ingest wrote, the file unchanged, and the K-Means result against
+ * scikit-learn on the same features.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureOnlineRetail, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, python, root } from "./helpers.js";
+import { ensureOnlineRetail, ensureOnlineRetailIngest, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, python, readOutput, root } from "./helpers.js";
 
 const datasetDir = ONLINE_RETAIL_DIR;
+const dataFile = join(datasetDir, "online_retail.parquet");
 const provenance = readFileSync(join(datasetDir, "PROVENANCE.txt"), "utf8");
 const referenceSection = provenance.slice(provenance.indexOf("Reference counts"));
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 /** A reference count from PROVENANCE.txt, e.g. "null CustomerID 135,080". */
 function reference(label: string): number {
@@ -20,24 +25,52 @@ function reference(label: string): number {
   return Number(m[1]!.replace(/,/g, ""));
 }
 
-describe("online-retail-segmentation on ../shared/datasets/online_retail", () => {
+describe("UCI Online Retail through sources/online-retail.yaml, ingest and customer-segmentation", () => {
+  let ingest: any;
   let run: any;
+  let before: string;
 
   beforeAll(() => {
-    expect(existsSync(join(datasetDir, "online_retail.parquet"))).toBe(true);
+    expect(existsSync(dataFile)).toBe(true);
+    before = sha256(dataFile);
+    ingest = ensureOnlineRetailIngest().json;
     run = ensureOnlineRetail().json;
   });
 
-  it("recomputes the reference counts of PROVENANCE.txt", () => {
-    const p = run.metrics.source_profile[0];
-    expect(p.rows).toBe(reference("rows"));
-    expect(p.distinct_invoices).toBe(reference("distinct InvoiceNo"));
-    expect(p.distinct_customers).toBe(reference("distinct non-null CustomerID"));
-    expect(p.null_customer_rows).toBe(reference("null CustomerID"));
-    expect(p.distinct_stock_codes).toBe(reference("distinct StockCode"));
-    expect(p.countries).toBe(reference("countries"));
-    expect(p.cancellation_rows).toBe(reference('cancellation rows (InvoiceNo starting "C")'));
-    expect(p.total_amount).toBeCloseTo(reference("sum(Quantity*UnitPrice) ="), 2);
+  it("ingest reads every row and rejects none; its transactions recount the reference counts of PROVENANCE.txt", async () => {
+    const t = ingest.metrics.ingest.tables.transactions;
+    expect(t).toMatchObject({ read: reference("rows"), filtered: 0, rejected: 0, accepted: reference("rows") });
+    expect(ingest.metrics.ingest.absent).toEqual(["products", "events", "customers", "campaigns"]);
+    expect(ingest.metrics.ingest.currency).toBe("GBP");
+    const rows = await readOutput((await manifestOf(root(), ingest.runId)).outputs.transactions);
+    expect(rows.length).toBe(reference("rows"));
+    expect(new Set(rows.map((r) => r.order_id)).size).toBe(reference("distinct InvoiceNo"));
+    expect(new Set(rows.filter((r) => r.customer_id !== null).map((r) => r.customer_id)).size).toBe(reference("distinct non-null CustomerID"));
+    expect(rows.filter((r) => r.customer_id === null).length).toBe(reference("null CustomerID"));
+    expect(new Set(rows.map((r) => r.region)).size).toBe(reference("countries"));
+    expect(rows.filter((r) => r.status === "cancelled").length).toBe(reference('cancellation rows (InvoiceNo starting "C")'));
+    const total = rows.reduce((s, r) => s + Number(r.quantity) * Number(r.unit_price), 0);
+    expect(total).toBeCloseTo(reference("sum(Quantity*UnitPrice) ="), 2);
+    // Invoice lines are numbered 1..n within each invoice.
+    const lines = new Map<string, number[]>();
+    for (const r of rows) lines.set(r.order_id as string, [...(lines.get(r.order_id as string) ?? []), Number(r.line_no)]);
+    for (const numbers of lines.values()) expect(numbers.sort((a, b) => a - b)).toEqual(numbers.map((_, i) => i + 1));
+    // Naive UK times became UTC instants: the last invoice, 2011-12-09 12:50 in winter (GMT), and a summer one an hour earlier.
+    const times = rows.map((r) => (r.order_ts as Date).getTime());
+    expect(new Date(Math.max(...times)).toISOString()).toBe("2011-12-09T12:50:00.000Z");
+    expect(t.asOf).toBe("2011-12-10");
+  });
+
+  it("the segmentation takes its snapshot date from the data (the day after the last invoice)", async () => {
+    const manifest = await manifestOf(root(), ONLINE_RETAIL.runId);
+    const features = await readOutput(manifest.outputs.customer_features);
+    expect(new Set(features.map((f) => (f.snapshot_date instanceof Date ? f.snapshot_date.toISOString() : String(f.snapshot_date)).slice(0, 10)))).toEqual(new Set(["2011-12-10"]));
+    expect(Math.min(...features.map((f) => Number(f.recency_days)))).toBe(1);
+  });
+
+  it("the input file is unchanged: its sha256 before and after the runs, and as PROVENANCE.txt gives it", () => {
+    expect(sha256(dataFile)).toBe(before);
+    expect(provenance).toContain(before);
   });
 
   it("the cleaning counts agree with the reference counts", () => {

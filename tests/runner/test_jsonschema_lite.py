@@ -59,12 +59,31 @@ def generate_plan(cli, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def retail_plan(cli, tmp_path_factory, repo):
-    """A plan with an MLlib stage; needs the Online Retail data set (its footers are checked)."""
+def ingest_plan(cli, tmp_path_factory, repo):
+    """A plan with an ingest stage (the source definition resolved into it); the Online Retail file must be there."""
     data = repo.parent / "shared" / "datasets" / "online_retail" / "online_retail.parquet"
-    if not data.exists():
-        pytest.skip(f"{data} is not there")
-    return _plan(cli, tmp_path_factory, "online-retail-segmentation", "t-retail-1", "--param", f"data={data}")
+    assert data.exists(), f"{data} is missing: the shared data sets must sit beside the repository"
+    return _plan(cli, tmp_path_factory, "ingest", "t-ingest-1", "--param", f"sources={repo / 'sources' / 'online-retail.yaml'}")
+
+
+@pytest.fixture(scope="session")
+def retail_plan(cli, tmp_path_factory, repo):
+    """A plan with inputs and an MLlib stage: customer-segmentation over a small complete run of
+    Online Retail lines (its footers are checked, so the files are real Parquet)."""
+    import sys
+
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, str(repo / "fixtures"))
+    from make_bad_inputs import transactions, write_run
+
+    data = repo.parent / "shared" / "datasets" / "online_retail" / "online_retail.parquet"
+    assert data.exists(), f"{data} is missing: the shared data sets must sit beside the repository"
+    root = tmp_path_factory.mktemp("root-retail")
+    write_run(str(root), "t-source", lambda p: pq.write_table(transactions(str(data)).slice(0, 50), p))
+    r = cli("plan", "customer-segmentation", "--root", str(root), "--run-id", "t-retail-1", "--param", "source=t-source")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
 
 
 def mutated(plan, change):
@@ -86,9 +105,13 @@ def test_the_generate_plan_from_the_cli_validates_clean(generate_plan, schema):
     assert validate(generate_plan, schema) == []
 
 
-def test_the_retail_plan_with_an_mllib_stage_validates_clean(retail_plan, schema):
-    assert any(s["kind"] == "mllib" for s in retail_plan["stages"])
-    assert validate(retail_plan, schema) == []
+def test_the_ingest_plan_with_its_source_definition_validates_clean(ingest_plan, schema):
+    stage = ingest_plan["stages"][0]
+    assert stage["kind"] == "ingest"
+    assert stage["sources"]["tables"]["transactions"]["timezone"] == "Europe/London"
+    assert stage["sources"]["absent"] == ["products", "events", "customers", "campaigns"]
+    assert [o["name"] for o in ingest_plan["outputs"]] == ["transactions", "quarantine"]
+    assert validate(ingest_plan, schema) == []
 
 
 def test_the_cli_rejects_bad_params_before_planning(cli):

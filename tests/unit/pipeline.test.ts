@@ -50,7 +50,7 @@ describe("pipelines", () => {
       .replace('source: "{steps.gen}"', 'source: "{steps.later}"')
       .replace('seed: 3', 'seed: "{seed}"');
     const found = problems(text);
-    expect(found).toContain('steps[0].job: no job named "generator" in jobs (use one of: basket-rules, clv, customer-pca, customer-segmentation, generate, kpis, online-retail-segmentation, recommend, response, score, score-uplift, target, uplift (sparkjobs list))');
+    expect(found).toContain('steps[0].job: no job named "generator" in jobs (use one of: basket-rules, clv, customer-pca, customer-segmentation, generate, ingest, kpis, recommend, response, score, score-uplift, target, uplift (sparkjobs list))');
     expect(found).toContain("steps[0].params.seed: {seed} is not a parameter of the pipeline");
     expect(found).toContain("steps[1].params.source: {steps.later} is not an earlier step");
     expect(found.some((p) => p.startsWith('steps[1].params.clusters: job customer-segmentation has no parameter "clusters"'))).toBe(true);

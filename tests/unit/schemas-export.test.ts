@@ -106,6 +106,7 @@ describe("jobs/", () => {
     // Every stage got its file: SQL text for SQL stages, a parsed config for MLlib stages.
     for (const stage of job.definition.stages) {
       if (stage.kind === "sql") expect(job.sql.get(stage.name)?.text.trim().length, stage.name).toBeGreaterThan(0);
+      else if (stage.kind === "ingest") expect(job.definition.params[stage.sources.param]?.type, stage.name).toBe("path");
       else expect(["kmeans", "classifier", "regressor", "score", "abtest", "uplift", "als", "allocate", "fpgrowth", "pca"], stage.name).toContain(job.mllib.get(stage.name)?.config.algorithm);
     }
   });

@@ -6,20 +6,26 @@ INVALID_PLAN = 3
 INVALID_INPUT = 4
 JOB_FAILED = 5
 INVALID_OUTPUT = 6
+REJECTED = 14
 
 ERROR_PREFIX = "SPARKJOBS_ERROR "
 
 
 class RunnerError(Exception):
-    def __init__(self, exit_code, message, where=None, fix=None):
+    def __init__(self, exit_code, message, where=None, fix=None, problems=None):
         super().__init__(message)
         self.exit_code = exit_code
         self.message = message
         self.where = where
         self.fix = fix
+        # Several problems at once, each {file, path, message}.
+        self.problems = problems or []
 
     def as_json(self):
-        return {"exitCode": self.exit_code, "message": self.message, "where": self.where, "fix": self.fix}
+        out = {"exitCode": self.exit_code, "message": self.message, "where": self.where, "fix": self.fix}
+        if self.problems:
+            out["problems"] = self.problems
+        return out
 
 
 def report(error):

@@ -8,7 +8,7 @@ import sys
 import time
 import traceback
 
-from . import abtest, allocate, als, classifier, fpgrowth, kmeans, pca, regressor, score, storage, uplift
+from . import abtest, allocate, als, classifier, fpgrowth, ingest, kmeans, pca, regressor, score, storage, uplift
 from .errors import INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, raised_by_sql, report
 from .jsonschema_lite import validate
 from .tables import check_columns
@@ -66,7 +66,8 @@ def execute(spark, plan, digest):
     tables = plan["tables"]
     metrics, stage_times = {}, []
     # What MLlib stages need from the run, and the models they save (name -> manifest entry).
-    ctx = {"runUri": plan["runUri"].rstrip("/"), "params": plan["params"], "planModels": {m["name"]: m["uri"] for m in plan.get("models", [])}, "models": {}}
+    ctx = {"runUri": plan["runUri"].rstrip("/"), "params": plan["params"], "planModels": {m["name"]: m["uri"] for m in plan.get("models", [])}, "models": {},
+           "tables": tables}
 
     for item in plan["inputs"]:
         try:
@@ -76,6 +77,9 @@ def execute(spark, plan, digest):
                               where=item["uri"], fix="check the path or the --param that sets it")
         df = check_columns(df, tables[item["table"]], f"input {item['name']} ({item['uri']})", INVALID_INPUT, exact=False)
         df.createOrReplaceTempView(item["name"])
+    for item in plan.get("emptyInputs", []):
+        # An optional input the run does without (no behaviour events): an empty table of its schema.
+        spark.createDataFrame([], ingest.struct_type(tables[item["table"]])).createOrReplaceTempView(item["name"])
 
     for stage in plan["stages"]:
         t = time.time()
@@ -91,6 +95,8 @@ def execute(spark, plan, digest):
                     raise RunnerError(JOB_FAILED, f"stage {stage['name']} gives more than {METRICS_ROW_LIMIT} metric rows",
                                       where=stage["file"], fix="aggregate further: metrics are for small summaries")
                 metrics[stage["metrics"]] = [_jsonable(r) for r in rows]
+        elif stage["kind"] == "ingest":
+            metrics[stage["name"]] = ingest.run(spark, stage, log, ctx)
         else:
             metrics[stage["name"]] = MLLIB[stage["config"]["algorithm"]](spark, stage, log, ctx)
         stage_times.append({"name": stage["name"], "kind": stage["kind"], "ms": int((time.time() - t) * 1000)})

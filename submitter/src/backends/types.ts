@@ -14,6 +14,8 @@ export interface RunnerFailure {
   message: string;
   where?: string | null;
   fix?: string | null;
+  /** Every problem, when the runner found several (a source definition checked on a sample). */
+  problems?: { file?: string | null; path?: string | null; message: string }[] | null;
 }
 
 export interface RunStatus {

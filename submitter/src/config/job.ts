@@ -5,6 +5,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import {
+  CANONICAL_TABLES,
+  INGEST_QUARANTINE_VIEW,
   jobDefinition,
   mllibConfig,
   type JobDefinition,
@@ -51,7 +53,17 @@ export function checkJob(files: JobFiles): LoadedJob {
   const mllib = new Map<string, { file: string; config: MllibConfig }>();
   definition.stages.forEach((stage, i) => {
     if (views.has(stage.name)) at(["stages", i, "name"], `the view name "${stage.name}" is already used by an input or an earlier stage`);
-    if (stage.kind === "sql") {
+    if (stage.kind === "ingest") {
+      const paramOf = (key: string, name: string, types: readonly string[]) => {
+        const spec = definition.params[name];
+        if (!spec) at(["stages", i, key, "param"], `parameter "${name}" is not declared under params`);
+        else if (!types.includes(spec.type)) at(["stages", i, key, "param"], `parameter "${name}" must have type ${types.join(" or ")}, not ${spec.type}`);
+      };
+      paramOf("sources", stage.sources.param, ["path"]);
+      if (typeof stage.maxRejectedShare === "object") paramOf("maxRejectedShare", stage.maxRejectedShare.param, ["double"]);
+      if (stage.sample) paramOf("sample", stage.sample.param, ["int"]);
+      for (const v of [...CANONICAL_TABLES, INGEST_QUARANTINE_VIEW]) views.add(v);
+    } else if (stage.kind === "sql") {
       const text = files.sql.get(stage.file);
       const shown = join(files.sqlDir, stage.file);
       if (text === undefined) {
@@ -87,6 +99,7 @@ export function checkJob(files: JobFiles): LoadedJob {
   }
   for (const [name, input] of Object.entries(definition.inputs)) {
     if ("fromRun" in input) {
+      if (input.emptyWhenAbsent && !input.optional) at(["inputs", name, "emptyWhenAbsent"], "only an optional input can be absent: add optional: true");
       const spec = definition.params[input.fromRun.param];
       if (!spec) at(["inputs", name, "fromRun", "param"], `parameter "${input.fromRun.param}" is not declared under params`);
       else if (spec.type !== "runId") at(["inputs", name, "fromRun", "param"], `parameter "${input.fromRun.param}" must have type runId`);
@@ -119,6 +132,11 @@ export function checkJob(files: JobFiles): LoadedJob {
     if ("output" in check && !Object.hasOwn(definition.outputs, check.output)) at(["checks", i, "output"], `"${check.output}" is not one of the outputs`);
   });
   for (const [name, spec] of Object.entries(definition.params)) {
+    if (spec.type === "date" && spec.fromRun) {
+      const source = definition.params[spec.fromRun.param];
+      if (!source) at(["params", name, "fromRun", "param"], `parameter "${spec.fromRun.param}" is not declared under params`);
+      else if (source.type !== "runId") at(["params", name, "fromRun", "param"], `parameter "${spec.fromRun.param}" must have type runId`);
+    }
     if (spec.type === "string" && spec.pattern !== undefined) {
       try {
         new RegExp(spec.pattern);

@@ -98,6 +98,7 @@ export function resolveParams(job: Pick<JobDefinition, "name" | "params">, file:
   for (const [name, spec] of Object.entries(job.params)) {
     const raw = Object.hasOwn(given, name) ? given[name] : defaultOf(spec);
     if (raw === undefined) {
+      if (spec.type === "date" && spec.fromRun) continue; // taken from the source run (plan/inputs.ts)
       problems.push({ path: name, message: `is required${spec.description ? ` (${spec.description})` : ""}: pass --param ${name}=...` });
       continue;
     }

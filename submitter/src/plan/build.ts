@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import {
   PLAN_VERSION,
+  type PlanSources,
   tables,
   type CheckSpec,
   type DefinitionCheckSpec,
@@ -27,6 +28,8 @@ export interface PlanContext {
   modelUris?: Record<string, string>;
   /** Engine-specific Spark settings merged under the job's own (the job wins). */
   engineConf?: Record<string, string>;
+  /** The source definition an ingest stage reads, resolved (paths absolute). */
+  sources?: PlanSources;
 }
 
 /** Settings every run gets: UTC, microsecond timestamps, the v1 committer (never v2 on S3). */
@@ -50,7 +53,19 @@ export function runUri(root: string, runId: string): string {
 export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
   const def = job.definition;
   const used = new Set<string>();
+  const number = (v: number | { param: string }) => (typeof v === "number" ? v : Number(ctx.params[v.param]!.value));
   const stages: PlanStage[] = def.stages.map((stage): PlanStage => {
+    if (stage.kind === "ingest") {
+      if (!ctx.sources) throw new Error(`stage ${stage.name} reads a source definition, and none was resolved`);
+      return {
+        kind: "ingest",
+        name: stage.name,
+        file: ctx.sources.file,
+        sources: ctx.sources,
+        maxRejectedShare: number(stage.maxRejectedShare),
+        sample: stage.sample ? number(stage.sample) : 0,
+      };
+    }
     if (stage.kind === "sql") {
       const sql = job.sql.get(stage.name)!;
       const params = [...new Set(sqlParamRefs(sql.text).map((r) => r.name))].sort();
@@ -86,8 +101,16 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
       used.add(spec.schema);
       return { name, uri: ctx.inputUris[name]!, format: "parquet" as const, table: spec.schema };
     });
+  const emptyInputs = Object.entries(def.inputs)
+    .filter(([name, spec]) => "fromRun" in spec && spec.emptyWhenAbsent && ctx.inputUris[name] === undefined)
+    .map(([name, spec]) => {
+      used.add(spec.schema);
+      return { name, table: spec.schema };
+    });
+  // Tables a source declares absent have no view: their optional outputs are not written.
+  const absentViews = new Set<string>(ctx.sources?.absent ?? []);
   const base = runUri(ctx.root, ctx.runId);
-  const outputs = Object.entries(def.outputs).map(([name, spec]) => {
+  const outputs = Object.entries(def.outputs).filter(([, spec]) => !(spec.optional && absentViews.has(spec.from))).map(([name, spec]) => {
     used.add(spec.schema);
     return { name, view: spec.from, table: spec.schema, uri: joinUri(base, name), ...(spec.files ? { files: spec.files } : {}) };
   });
@@ -100,6 +123,7 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
     params: ctx.params,
     runUri: base,
     inputs,
+    emptyInputs,
     models: Object.entries(ctx.modelUris ?? {}).map(([name, uri]) => ({ name, uri })),
     stages,
     outputs,

@@ -10,6 +10,7 @@ import { tableJsonSchema } from "../../../schemas/src/export.js";
 import { SparkjobsError, type Problem } from "../errors.js";
 import { columnRules, typeAccepted } from "../results/columns.js";
 import { readManifest } from "../results/manifest.js";
+import { metricAt } from "../results/checks.js";
 import { readFooter } from "../results/parquet.js";
 import { isRemote, type Storage } from "../stage/storage.js";
 import { runUri } from "./build.js";
@@ -55,7 +56,7 @@ export async function resolveInputs(
     }
     const output = state.manifest.outputs[spec.fromRun.output];
     if (!output) {
-      if (!spec.optional) problems.push({ file, path: `inputs.${name}`, message: `run ${source} has no output ${spec.fromRun.output}` });
+      if (!spec.optional) problems.push({ file, path: `inputs.${name}`, message: `run ${source} has no output ${spec.fromRun.output}${absentBecause(state.manifest.metrics, spec.fromRun.output, def.name)}` });
       continue;
     }
     uris[name] = output.uri;
@@ -63,7 +64,7 @@ export async function resolveInputs(
   if (problems.length) {
     throw new SparkjobsError("input", `inputs of job ${def.name} cannot be found`, {
       problems,
-      fix: `run the job that makes them first (sparkjobs run ${[...missingJobs][0] ?? upstreamJob(def)} --run-id <id>), or pass the id of a complete run`,
+      fix: `run the job that makes them first (${makeCommand([...missingJobs][0] ?? upstreamJob(def))}), or pass the id of a complete run`,
     });
   }
   return uris;
@@ -106,6 +107,17 @@ export async function resolveModels(
     });
   }
   return uris;
+}
+
+/** Why an ingest run lacks a table: its source definition declares it absent. */
+function absentBecause(metrics: Record<string, unknown>, output: string, job: string): string {
+  const ingest = metrics.ingest as { absent?: string[]; file?: string } | undefined;
+  if (!ingest?.absent?.includes(output)) return "";
+  return `: its source definition ${ingest.file ?? ""} declares the table ${output} absent, and job ${job} needs it (map it under tables.${output} to run ${job})`;
+}
+
+function makeCommand(job: string): string {
+  return job === "ingest" ? "sparkjobs run ingest --param sources=<your source definition> --run-id <id>" : `sparkjobs run ${job} --run-id <id>`;
 }
 
 function upstreamJob(def: JobDefinition): string {
@@ -161,4 +173,55 @@ export async function checkInputs(def: JobDefinition, uris: Record<string, strin
       fix: "fix the input data or point the job at the right files; the expected columns are in schemas/json/tables/",
     });
   }
+}
+
+const DAY_MS = 86_400_000;
+const firstOf = (metrics: Record<string, unknown>, paths: readonly string[]) =>
+  paths.map((p) => metricAt(metrics, p)).find((v): v is string => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v));
+
+/**
+ * Date parameters that follow the data (`fromRun`): without a value, the as-of date of the source
+ * run; with one, checked against the run's span (before its first day: an error; after its as-of
+ * date: a warning, returned for the caller to print).
+ */
+export async function resolveRunDates(
+  def: JobDefinition,
+  file: string,
+  values: Record<string, ParamValue>,
+  storage: Storage,
+  root: string,
+): Promise<{ values: Record<string, ParamValue>; warnings: string[] }> {
+  const out = { ...values };
+  const warnings: string[] = [];
+  for (const [name, spec] of Object.entries(def.params)) {
+    if (spec.type !== "date" || !spec.fromRun) continue;
+    const source = values[spec.fromRun.param];
+    if (source === undefined) continue; // reported by resolveParams
+    const state = await readManifest(storage, runUri(root, String(source.value)));
+    if (!state.complete) continue; // reported by resolveInputs, with the fix
+    const asOf = firstOf(state.manifest.metrics, spec.fromRun.asOf);
+    const firstDay = firstOf(state.manifest.metrics, spec.fromRun.firstDay);
+    const given = values[name];
+    if (given === undefined) {
+      if (!asOf) {
+        throw new SparkjobsError("usage", `--param ${name} is needed: run ${source.value} does not say what date its data ends on`, {
+          problems: [{ file, path: `params.${name}`, message: `none of the metrics ${spec.fromRun.asOf.join(", ")} is in the manifest of run ${source.value}` }],
+          fix: `pass --param ${name}=YYYY-MM-DD (the day after the data's last day)`,
+        });
+      }
+      out[name] = { type: "date", value: asOf };
+      continue;
+    }
+    const day = String(given.value);
+    if (firstDay && day < firstDay) {
+      throw new SparkjobsError("usage", `--param ${name}=${day} is before the data of run ${source.value}, which starts on ${firstDay}`, {
+        fix: `pass a date from ${firstDay} to ${asOf ?? "the data's last day"}, or leave ${name} out to use the day after the last transaction${asOf ? ` (${asOf})` : ""}`,
+      });
+    }
+    if (asOf && day > asOf) {
+      const days = Math.round((Date.parse(day) - Date.parse(asOf)) / DAY_MS);
+      warnings.push(`--param ${name}=${day} is ${days} day${days === 1 ? "" : "s"} after the data of run ${source.value} ends (its as-of date is ${asOf}): recencies and tenures count those days too; leave ${name} out to use ${asOf}`);
+    }
+  }
+  return { values: out, warnings };
 }
