@@ -27,11 +27,17 @@ export const paramSpec = z.discriminatedUnion("type", [
     type: z.literal("date"),
     default: z.iso.date().optional(),
     /**
-     * Without a value given, the date the data of a source run implies (its as-of date: the day after
-     * its last transaction); a date given before the data's first day is an error, one after its
-     * as-of date a warning. Each list names metric paths to try in turn (generate and ingest differ).
+     * Without a value given, a date the data of a source run implies: the metric at the first of the
+     * `date` paths that the run's manifest has (generate and ingest differ), less `minusDays`. A date
+     * given before the data's first day is an error, one after that default a warning.
      */
-    fromRun: z.strictObject({ param: identifier, asOf: z.array(z.string().min(1)).min(1), firstDay: z.array(z.string().min(1)).default([]) }).optional(),
+    fromRun: z.strictObject({
+      param: identifier,
+      date: z.array(z.string().min(1)).min(1),
+      firstDay: z.array(z.string().min(1)).default([]),
+      /** An int parameter whose days are taken off the as-of date for the default (a horizon that must fit in the data). */
+      minusDays: identifier.optional(),
+    }).optional(),
   }),
   z.strictObject({ ...paramBase, type: z.literal("enum"), values: z.array(z.string()).min(1), default: z.string().optional() }),
   z.strictObject({ ...paramBase, type: z.literal("runId"), default: runId.optional() }),
@@ -71,6 +77,8 @@ export const sqlStage = z.strictObject({
   cache: z.boolean().default(false),
   /** Collect the (small) result into the manifest's metrics under this key. */
   metrics: identifier.optional(),
+  /** SQL parameters bound to another job parameter, e.g. `{ snapshot_date: cutoff }`: one SQL file serves jobs whose dates differ in meaning. */
+  bind: z.record(identifier, identifier).default({}),
 });
 export const mllibStage = z.strictObject({
   ...stageBase,

@@ -32,6 +32,8 @@ export const planSqlStage = z.strictObject({
   sql: z.string().min(1),
   /** The parameters the SQL text refers to; the runner binds exactly these. */
   params: z.array(identifier),
+  /** A SQL parameter bound to the value of another job parameter (name in the SQL -> job parameter). */
+  bind: z.record(identifier, identifier).optional(),
   cache: z.boolean(),
   metrics: identifier.optional(),
 });

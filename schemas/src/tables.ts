@@ -350,9 +350,10 @@ export const copurchaseTruth = table(
 
 export const nextPeriodSpend = table(
   "next_period_spend",
-  { description: "Each customer's orders and spend in the period after the features' snapshot: the label of the clv job.", primaryKey: ["customer_id"] },
+  { description: "Generator only: each customer's planted orders and spend in the period after the generated history.", primaryKey: ["customer_id"] },
   {
     customer_id: col.string(),
+    after: col.date("the period starts the day after this one (the generator's as_of)"),
     days: col.nonNegativeInt("length of the period"),
     orders: col.nonNegativeInt(),
     spend: col.nonNegativeDouble("spend in the period"),

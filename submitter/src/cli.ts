@@ -128,6 +128,16 @@ async function printRunSummary(result: import("./run.js").RunResult) {
     out.push(`segments${seg ? ` (k=${seg.k}, silhouette ${Number(seg.silhouette).toFixed(3)}${typeof seg.ari === "number" ? `, adjusted Rand index vs planted ${seg.ari.toFixed(3)}` : ""})` : ""}:`);
     out.push(segmentTable(rows.map((r) => ({ ...r, customers: Number(r.customers) })) as never));
   }
+  const ingest = result.metrics.ingest as { absent: string[]; tables: Record<string, import("./sources/sample.js").TableCounts & { firstDay?: string; lastDay?: string }> } | undefined;
+  if (ingest) {
+    out.push("");
+    out.push(textTable(
+      ["table", "read", "filtered", "accepted", "rejected", "first day", "last day", "rules broken"],
+      Object.entries(ingest.tables).map(([name, t]) => [name, t.read, t.filtered, t.accepted, t.rejected, t.firstDay ?? "", t.lastDay ?? "", t.rules.map((r) => `${r.rule}${r.column ? ` (${r.column})` : ""} ${r.rows}`).join(", ") || "none"]),
+      ["left", "right", "right", "right", "right", "left", "left", "left"],
+    ));
+    if (ingest.absent.length) out.push("", `declared absent: ${ingest.absent.join(", ")}`);
+  }
   if (result.checks.length) {
     out.push("");
     out.push(textTable(["check", "result", "detail"], result.checks.map((c) => [c.name, c.passed ? "passed" : "FAILED", c.detail])));

@@ -134,9 +134,10 @@ export function ensureScoreUplift(): { result: CliResult; json: any } {
 export const ONLINE_RETAIL_DIR = join(repo, "..", "shared", "datasets", "online_retail");
 export const ONLINE_RETAIL_SOURCES = join(repo, "sources", "online-retail.yaml");
 export const ONLINE_RETAIL_INGEST = { runId: "it-online-retail-ingest", args: ["run", "ingest", "--param", `sources=${ONLINE_RETAIL_SOURCES}`] };
+/** A wholesaler's data: lines of up to 10,000 units are real orders, not outliers (the default limit is 500). */
 export const ONLINE_RETAIL = {
   runId: "it-online-retail-k4",
-  args: ["run", "customer-segmentation", "--param", `source=${ONLINE_RETAIL_INGEST.runId}`, "--param", "k=4"],
+  args: ["run", "customer-segmentation", "--param", `source=${ONLINE_RETAIL_INGEST.runId}`, "--param", "k=4", "--param", "max_quantity=10000"],
 };
 
 export function ensureOnlineRetailIngest(): { result: CliResult; json: any } {

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureOnlineRetail, ensureOnlineRetailIngest, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, python, readOutput, root } from "./helpers.js";
+import { cliJson, ensureOnlineRetail, ensureOnlineRetailIngest, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, ONLINE_RETAIL_INGEST, python, readOutput, root } from "./helpers.js";
 
 const datasetDir = ONLINE_RETAIL_DIR;
 const dataFile = join(datasetDir, "online_retail.parquet");
@@ -56,8 +56,11 @@ describe("UCI Online Retail through sources/online-retail.yaml, ingest and custo
     for (const r of rows) lines.set(r.order_id as string, [...(lines.get(r.order_id as string) ?? []), Number(r.line_no)]);
     for (const numbers of lines.values()) expect(numbers.sort((a, b) => a - b)).toEqual(numbers.map((_, i) => i + 1));
     // Naive UK times became UTC instants: the last invoice, 2011-12-09 12:50 in winter (GMT), and a summer one an hour earlier.
-    const times = rows.map((r) => (r.order_ts as Date).getTime());
-    expect(new Date(Math.max(...times)).toISOString()).toBe("2011-12-09T12:50:00.000Z");
+    const last = rows.reduce((m, r) => Math.max(m, (r.order_ts as Date).getTime()), 0);
+    expect(new Date(last).toISOString()).toBe("2011-12-09T12:50:00.000Z");
+    // The first invoice of 2011-06-01 says 07:37, UK summer time (BST, UTC+1): 06:37 UTC.
+    const june1 = rows.map((r) => (r.order_ts as Date).toISOString()).filter((t) => t.startsWith("2011-06-01")).sort();
+    expect(june1[0]).toBe("2011-06-01T06:37:00.000Z");
     expect(t.asOf).toBe("2011-12-10");
   });
 
@@ -97,5 +100,66 @@ describe("UCI Online Retail through sources/online-retail.yaml, ingest and custo
     console.log(`Online Retail k=4: spark silhouette ${peer.spark_silhouette.toFixed(4)} vs scikit-learn ${peer.sklearn_silhouette.toFixed(4)}; inertia ${peer.spark_inertia.toFixed(1)} vs ${peer.sklearn_inertia.toFixed(1)}`);
     expect(peer.customers).toBe(run.outputs.customer_features.rows);
     expect(peer.spark_silhouette).toBeGreaterThanOrEqual(peer.sklearn_silhouette - 1e-9);
+  });
+
+  it("CLV with cutoff 2011-09-09 and a 91-day horizon: GBT against BG/NBD + Gamma-Gamma and the naive run rate, every error recomputed", async () => {
+    const runId = "it-online-retail-clv";
+    const r = cliJson(["run", "clv", "--param", `segments=${ONLINE_RETAIL.runId}`, "--param", `source=${ONLINE_RETAIL_INGEST.runId}`, "--param", "cutoff=2011-09-09", "--param", "horizon_days=91", "--run-id", runId]);
+    expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
+    const manifest = await manifestOf(root(), runId);
+    const seg = await manifestOf(root(), ONLINE_RETAIL.runId);
+    const peer = JSON.parse(execFileSync(python(), [join(import.meta.dirname, "btyd_clv.py"), seg.outputs.clean_transactions.uri, manifest.outputs.clv_scores.uri, "2011-09-09", "91"], { encoding: "utf8" }));
+    const m = r.json.metrics.clv;
+    console.log(`Online Retail CLV (cutoff 2011-09-09, 91 days, ${peer.test_customers} held-out customers, mean spend ${peer.mean_spend.toFixed(1)}): ` +
+      `RMSE gbt ${peer.gbt.rmse.toFixed(1)}, BG/NBD+GG ${peer.btyd.rmse.toFixed(1)}, naive ${peer.naive.rmse.toFixed(1)}; ` +
+      `MAE gbt ${peer.gbt.mae.toFixed(1)}, BG/NBD+GG ${peer.btyd.mae.toFixed(1)}, naive ${peer.naive.mae.toFixed(1)}`);
+    // The label is each customer's spend over the horizon, recounted from the clean transactions.
+    expect(peer.label_max_difference).toBeLessThan(1e-6);
+    expect(peer.customers_without_btyd).toBe(0);
+    expect(peer.test_customers).toBe(m.testRows);
+    // The run's own figures equal the recount.
+    expect(peer.gbt.rmse).toBeCloseTo(m.models.gbt.rmse, 6);
+    expect(peer.naive.mae).toBeCloseTo(m.baseline.mae, 6);
+    expect(m.oracle).toBeUndefined();
+    // Both models beat the naive run rate on both errors (which of the two is better is reported, not assumed).
+    expect(peer.gbt.rmse).toBeLessThan(peer.naive.rmse);
+    expect(peer.gbt.mae).toBeLessThan(peer.naive.mae);
+    expect(peer.btyd.rmse).toBeLessThan(peer.naive.rmse);
+    expect(peer.btyd.mae).toBeLessThan(peer.naive.mae);
+  });
+
+  it("recommend on purchases alone (the data has no events): precision@10 and recall@10 recounted from the recommendations and the holdout", async () => {
+    const runId = "it-online-retail-recommend";
+    const r = cliJson(["run", "recommend", "--param", `segments=${ONLINE_RETAIL.runId}`, "--param", `source=${ONLINE_RETAIL_INGEST.runId}`, "--run-id", runId]);
+    // The gate (ALS above popularity on precision@10) is evaluated on the data; either outcome is a finished run.
+    expect([0, 7], r.result.stderr.slice(-3000)).toContain(r.result.code);
+    const m = r.json.metrics.recommend;
+    console.log(`Online Retail recommend: precision@10 ALS ${m.als.precisionAtN.toFixed(4)} vs popularity ${m.popularity.precisionAtN.toFixed(4)}; ` +
+      `recall@10 ${m.als.recallAtN.toFixed(4)} vs ${m.popularity.recallAtN.toFixed(4)}; ${m.holdoutUsers} customers bought in the 60-day holdout`);
+    expect(r.json.checks[0]).toMatchObject({ name: "beats_popularity", passed: m.als.precisionAtN > m.popularity.precisionAtN });
+    expect(r.result.code).toBe(r.json.checks[0].passed ? 0 : 7);
+
+    // The holdout: what each customer bought from 2011-10-11 (60 days before the snapshot, 2011-12-10) on.
+    const seg = await manifestOf(root(), ONLINE_RETAIL.runId);
+    const from = Date.parse("2011-10-11T00:00:00Z");
+    const bought = new Map<string, Set<string>>();
+    for (const t of await readOutput(seg.outputs.clean_transactions)) {
+      if ((t.order_ts as Date).getTime() < from) continue;
+      const set = bought.get(t.customer_id as string) ?? new Set<string>();
+      set.add(t.product_id as string);
+      bought.set(t.customer_id as string, set);
+    }
+    const recs = new Map<string, string[]>();
+    for (const x of await readOutput((await manifestOf(root(), runId)).outputs.recommendations)) recs.set(x.customer_id as string, [...(recs.get(x.customer_id as string) ?? []), x.product_id as string]);
+    let precision = 0;
+    let recall = 0;
+    for (const [customer, items] of bought) {
+      const hits = (recs.get(customer) ?? []).filter((p) => items.has(p)).length;
+      precision += hits / 10;
+      recall += hits / items.size;
+    }
+    expect(bought.size).toBe(m.holdoutUsers);
+    expect(precision / bought.size).toBeCloseTo(m.als.precisionAtN, 9);
+    expect(recall / bought.size).toBeCloseTo(m.als.recallAtN, 9);
   });
 });

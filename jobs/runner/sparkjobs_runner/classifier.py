@@ -50,6 +50,25 @@ def preparation(config):
     return stages
 
 
+def without_empty_features(rows, config, log, stage_name):
+    """The configuration without the numeric features that no training row has (behaviour counts of a
+    source without events, ages of one without customers): there is nothing to learn from them, and
+    the median imputer cannot fill a column that is all null."""
+    numeric = config["numeric"]
+    if not numeric:
+        return config
+    train = rows.filter(F.col("split") == "train")
+    present = train.agg(*[F.count(F.col(f"`{c}`")).alias(c) for c in numeric]).first()
+    empty = [c for c in numeric if not present[c]]
+    if not empty:
+        return config
+    if len(empty) == len(numeric) and not config["categorical"]:
+        raise RunnerError(INVALID_INPUT, f"stage {stage_name}: every feature column is empty in the training rows ({', '.join(empty)})",
+                          where=stage_name, fix="the source has none of the data the features come from; map more of its tables")
+    log(f"{stage_name}: leaving out {', '.join(empty)}: no training row has a value")
+    return {**config, "numeric": [c for c in numeric if c not in empty], "log1p": [c for c in config["log1p"] if c not in empty]}
+
+
 def labelled_rows(source, config, where, by=(), binary=True):
     """The rows with their side of the split ("split"), the label as 0/1 ("label") and as a double
     (LABEL), cached; and their counts by (split, *by, label), from one pass over the input.
@@ -230,6 +249,7 @@ def run(spark, stage, log, ctx):
             raise RunnerError(INVALID_INPUT, f"stage {stage['name']}: the {train_n} training rows of {where} hold no {word}; there is nothing to learn",
                               where=stage["input"], fix=f"check {label} in the input: a campaign without responders cannot train a response model")
 
+    config = without_empty_features(rows, config, log, stage["name"])
     train = rows.filter(F.col("split") == "train")
     t = time.time()
     prep = Pipeline(stages=preparation(config)).fit(train)

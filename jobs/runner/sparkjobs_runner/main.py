@@ -39,10 +39,11 @@ def load_plan(spark, uri):
     return plan, digest
 
 
-def bind(plan, names):
+def bind(plan, names, aliases=None):
+    """The values of the SQL parameters `names`; `aliases` binds a SQL name to another job parameter."""
     values = {}
     for name in names:
-        p = plan["params"][name]
+        p = plan["params"][(aliases or {}).get(name, name)]
         values[name] = dt.date.fromisoformat(p["value"]) if p["type"] == "date" else p["value"]
     return values
 
@@ -85,7 +86,7 @@ def execute(spark, plan, digest):
         t = time.time()
         log(f"stage {stage['name']} ({stage['kind']})")
         if stage["kind"] == "sql":
-            df = spark.sql(stage["sql"], args=bind(plan, stage["params"]))
+            df = spark.sql(stage["sql"], args=bind(plan, stage["params"], stage.get("bind")))
             if stage["cache"]:
                 df = df.cache()
             df.createOrReplaceTempView(stage["name"])

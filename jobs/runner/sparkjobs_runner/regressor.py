@@ -9,7 +9,7 @@ from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.regression import GBTRegressor, LinearRegression
 from pyspark.sql import functions as F
 
-from .classifier import LABEL, _importance, labelled_rows, preparation
+from .classifier import LABEL, _importance, labelled_rows, preparation, without_empty_features
 from .errors import INVALID_INPUT, RunnerError
 
 ESTIMATORS = {"gbt": GBTRegressor, "linear": LinearRegression}
@@ -48,6 +48,7 @@ def run(spark, stage, log, ctx):
         raise RunnerError(INVALID_INPUT, f"stage {stage['name']}: {train_n} training and {test_n} test rows in {where}; both must be non-empty",
                           where=stage["input"], fix="check the inputs: too few rows reached the model, or testFraction leaves no rows on one side")
 
+    config = without_empty_features(rows, config, log, stage["name"])
     train = rows.filter(F.col("split") == "train")
     prep = Pipeline(stages=preparation(config)).fit(train)
     prepared_train = prep.transform(train).select("features", LABEL).cache()
@@ -75,7 +76,8 @@ def run(spark, stage, log, ctx):
 
     test = scored.filter(F.col("split") == "test")
     predictions = [(n, f"p_{n}") for n in config["models"]] + [("baseline", config["baseline"])]
-    if config.get("oracle"):
+    # The oracle (a planted mean) exists on generated data only: without it, it is left out.
+    if config.get("oracle") and test.where(F.col(config["oracle"]).isNotNull()).limit(1).count():
         predictions.append(("oracle", config["oracle"]))
     groups = [g for g in config["groupBy"] if g in scored.columns]
     metric_rows = regression_metrics(test.where(" AND ".join(f"`{c}` IS NOT NULL" for _, c in predictions)), predictions, groups)

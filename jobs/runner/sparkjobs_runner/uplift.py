@@ -12,7 +12,7 @@ from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import functions as F
 
-from .classifier import ESTIMATORS, LABEL, labelled_rows, preparation
+from .classifier import ESTIMATORS, LABEL, labelled_rows, preparation, without_empty_features
 from .errors import INVALID_INPUT, RunnerError
 from .metrics import two_proportion_test
 
@@ -81,6 +81,7 @@ def run(spark, stage, log, ctx):
     source = spark.table(stage["input"]).withColumn(
         "__arm", F.when(F.col(treatment["column"]) == F.lit(treatment["value"]), "treatment").otherwise("control"))
     rows, counts = labelled_rows(source, config, stage["input"], by=("__arm",))
+    config = without_empty_features(rows, config, log, stage["name"])
 
     keep = config["keep"]
     inputs = [c for c in config["numeric"] + config["categorical"] if c not in keep]

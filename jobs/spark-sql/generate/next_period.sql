@@ -23,6 +23,7 @@ weeks AS (
 )
 SELECT
   customer_id,
+  CAST(:as_of AS DATE) AS after,
   91 AS days,
   CAST(count_if(u_buy < p_week) AS INT) AS orders,
   -- log-normal, sigma 0.5, mean 1 (Box-Muller from two hashes)

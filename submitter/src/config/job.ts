@@ -70,8 +70,11 @@ export function checkJob(files: JobFiles): LoadedJob {
         at(["stages", i, "file"], `SQL file ${shown} does not exist (create it, or fix the path: it is relative to ${files.sqlDir})`);
       } else {
         sql.set(stage.name, { file: shown, text });
+        for (const [name, target] of Object.entries(stage.bind)) {
+          if (!Object.hasOwn(definition.params, target)) at(["stages", i, "bind", name], `parameter "${target}" is not declared under params`);
+        }
         for (const ref of sqlParamRefs(text)) {
-          if (!Object.hasOwn(definition.params, ref.name)) {
+          if (!Object.hasOwn(definition.params, stage.bind[ref.name] ?? ref.name)) {
             problems.push({ file: shown, line: ref.line, path: `:${ref.name}`, message: `parameter :${ref.name} is not declared under params in ${file}` });
           }
         }
@@ -136,6 +139,8 @@ export function checkJob(files: JobFiles): LoadedJob {
       const source = definition.params[spec.fromRun.param];
       if (!source) at(["params", name, "fromRun", "param"], `parameter "${spec.fromRun.param}" is not declared under params`);
       else if (source.type !== "runId") at(["params", name, "fromRun", "param"], `parameter "${spec.fromRun.param}" must have type runId`);
+      const minus = spec.fromRun.minusDays;
+      if (minus !== undefined && definition.params[minus]?.type !== "int") at(["params", name, "fromRun", "minusDays"], `parameter "${minus}" must be declared under params with type int`);
     }
     if (spec.type === "string" && spec.pattern !== undefined) {
       try {

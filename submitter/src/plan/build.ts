@@ -75,6 +75,7 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
         file: sql.file,
         sql: sql.text,
         params,
+        ...(Object.keys(stage.bind).length ? { bind: Object.fromEntries(Object.entries(stage.bind).filter(([k]) => params.includes(k))) } : {}),
         cache: stage.cache,
         ...(stage.metrics ? { metrics: stage.metrics } : {}),
       };

@@ -199,13 +199,15 @@ export async function resolveRunDates(
     if (source === undefined) continue; // reported by resolveParams
     const state = await readManifest(storage, runUri(root, String(source.value)));
     if (!state.complete) continue; // reported by resolveInputs, with the fix
-    const asOf = firstOf(state.manifest.metrics, spec.fromRun.asOf);
+    const dataAsOf = firstOf(state.manifest.metrics, spec.fromRun.date);
+    const minus = spec.fromRun.minusDays ? Number(values[spec.fromRun.minusDays]?.value ?? 0) : 0;
+    const asOf = dataAsOf && minus ? new Date(Date.parse(dataAsOf) - minus * DAY_MS).toISOString().slice(0, 10) : dataAsOf;
     const firstDay = firstOf(state.manifest.metrics, spec.fromRun.firstDay);
     const given = values[name];
     if (given === undefined) {
       if (!asOf) {
         throw new SparkjobsError("usage", `--param ${name} is needed: run ${source.value} does not say what date its data ends on`, {
-          problems: [{ file, path: `params.${name}`, message: `none of the metrics ${spec.fromRun.asOf.join(", ")} is in the manifest of run ${source.value}` }],
+          problems: [{ file, path: `params.${name}`, message: `none of the metrics ${spec.fromRun.date.join(", ")} is in the manifest of run ${source.value}` }],
           fix: `pass --param ${name}=YYYY-MM-DD (the day after the data's last day)`,
         });
       }
@@ -215,12 +217,14 @@ export async function resolveRunDates(
     const day = String(given.value);
     if (firstDay && day < firstDay) {
       throw new SparkjobsError("usage", `--param ${name}=${day} is before the data of run ${source.value}, which starts on ${firstDay}`, {
-        fix: `pass a date from ${firstDay} to ${asOf ?? "the data's last day"}, or leave ${name} out to use the day after the last transaction${asOf ? ` (${asOf})` : ""}`,
+        fix: `pass a date from ${firstDay}${asOf ? ` to ${asOf}` : ""}, or leave ${name} out${asOf ? ` to use ${asOf}` : ""}`,
       });
     }
     if (asOf && day > asOf) {
       const days = Math.round((Date.parse(day) - Date.parse(asOf)) / DAY_MS);
-      warnings.push(`--param ${name}=${day} is ${days} day${days === 1 ? "" : "s"} after the data of run ${source.value} ends (its as-of date is ${asOf}): recencies and tenures count those days too; leave ${name} out to use ${asOf}`);
+      warnings.push(minus
+        ? `--param ${name}=${day} is ${days} day${days === 1 ? "" : "s"} after ${asOf}: the ${minus} days after it (--param ${spec.fromRun.minusDays}) run past the end of the data of run ${source.value} (${dataAsOf}); leave ${name} out to use ${asOf}`
+        : `--param ${name}=${day} is ${days} day${days === 1 ? "" : "s"} after the data of run ${source.value} ends (its as-of date is ${asOf}): recencies and tenures count those days too; leave ${name} out to use ${asOf}`);
     }
   }
   return { values: out, warnings };
