@@ -4,14 +4,31 @@
  * stdout carries exactly one JSON object.
  */
 import { Command, CommanderError, Option } from "commander";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { EXIT_CODES, formatError, SparkjobsError } from "./errors.js";
 import { packageRoot } from "./env/where.js";
 
 interface CommonOptions {
   root: string;
-  jobsDir: string;
+  jobsDir?: string;
   json?: boolean;
+}
+
+const SHIPPED_JOBS = join(packageRoot, "jobs");
+let jobsFolders: readonly string[] | undefined;
+/** The shipped jobs, with the team's folder (--jobs-dir) before them; a name in both is said once. */
+function jobsDirs(opts: { jobsDir?: string }): readonly string[] {
+  if (jobsFolders) return jobsFolders;
+  const own = opts.jobsDir ? resolve(opts.jobsDir) : undefined;
+  if (own !== undefined && !existsSync(own)) throw new SparkjobsError("usage", `--jobs-dir ${opts.jobsDir} does not exist`, { fix: "pass the folder that holds your job definitions (its spark-sql/, mllib-configs/ and pipelines/ beside them)" });
+  jobsFolders = own === undefined || own === SHIPPED_JOBS ? [SHIPPED_JOBS] : [own, SHIPPED_JOBS];
+  return jobsFolders;
+}
+async function sayReplaced(dirs: readonly string[]) {
+  const { replacedNames } = await import("./config/job.js");
+  const replaced = replacedNames(dirs);
+  if (replaced.length) log(`${dirs[0]} replaces the shipped ${replaced.join(", ")}`);
 }
 
 interface TargetFlags {
@@ -34,9 +51,8 @@ function common(cmd: Command, json = true, root = true): Command {
   if (root) cmd.addOption(new Option("--root <dir|s3://...>", "storage root, a folder or an s3:// prefix: runs and staged code live under it").env("SPARKJOBS_ROOT").default("sparkjobs-data"));
   cmd
     .addOption(
-      new Option("--jobs-dir <dir>", "folder with job definitions, spark-sql/ and mllib-configs/")
-        .env("SPARKJOBS_JOBS_DIR")
-        .default(join(packageRoot, "jobs"), "the jobs/ of this package"),
+      new Option("--jobs-dir <dir>", "your folder of job definitions (with spark-sql/, mllib-configs/, pipelines/), added to the shipped jobs; yours win on a name in both")
+        .env("SPARKJOBS_JOBS_DIR"),
     );
   return json ? cmd.option("--json", "print one JSON object on stdout") : cmd;
 }
@@ -154,13 +170,15 @@ export function buildProgram(): Command {
 
   common(program.command("list").description("list the jobs and pipelines and their parameters")).action(async (opts: CommonOptions) => {
     const { listJobs, loadJob } = await import("./config/job.js");
-    const jobs = listJobs(opts.jobsDir).map((name) => {
-      const def = loadJob(opts.jobsDir, name).definition;
+    const dirs = jobsDirs(opts);
+    await sayReplaced(dirs);
+    const jobs = listJobs(dirs).map((name) => {
+      const def = loadJob(dirs, name).definition;
       return { name, version: def.version, description: def.description.trim(), params: def.params, outputs: Object.keys(def.outputs) };
     });
     const { listPipelines, loadPipeline } = await import("./pipeline.js");
-    const pipelines = listPipelines(opts.jobsDir).map((name) => {
-      const def = loadPipeline(opts.jobsDir, name).definition;
+    const pipelines = listPipelines(dirs).map((name) => {
+      const def = loadPipeline(dirs, name).definition;
       return { name, version: def.version, description: def.description.trim(), params: def.params, steps: def.steps.map((s) => ({ name: s.name, job: s.job })) };
     });
     if (opts.json) return printJson({ jobs, pipelines });
@@ -179,7 +197,7 @@ export function buildProgram(): Command {
       const root = resolveRoot(opts.root);
       const backend = await backendFrom({ ...opts, root });
       const { plan, warnings } = await prepareRun({
-        jobsDir: opts.jobsDir, job, params: parseParamArgs(opts.param), root, storage: await storageFor(),
+        jobsDir: jobsDirs(opts), job, params: parseParamArgs(opts.param), root, storage: await storageFor(),
         engineConf: backend.sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}),
       });
       for (const w of warnings) log(`warning: ${w}`);
@@ -196,7 +214,7 @@ export function buildProgram(): Command {
       const root = resolveRoot(opts.root);
       const backend = await backendFrom({ ...opts, root });
       const { plan, staged } = await stageOnly({
-        jobsDir: opts.jobsDir, job, params: parseParamArgs(opts.param), root, storage: await storageFor(),
+        jobsDir: jobsDirs(opts), job, params: parseParamArgs(opts.param), root, storage: await storageFor(),
         engineConf: backend.sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}),
       });
       const serverless = jobRunRequest(plan, staged, { applicationId: opts.applicationId ?? "", executionRoleArn: opts.executionRoleArn ?? "", ...(opts.logUri ? { logUri: opts.logUri } : {}) });
@@ -233,7 +251,7 @@ export function buildProgram(): Command {
     .action(async (name: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; timeout: string }) => {
       const { loadPipeline, runPipeline } = await import("./pipeline.js");
       const { parseParamArgs } = await import("./config/params.js");
-      const pipeline = loadPipeline(opts.jobsDir, name);
+      const pipeline = loadPipeline(jobsDirs(opts), name);
       const result = await runPipeline(pipeline, { ...(opts.runId ? { runId: opts.runId } : {}), params: parseParamArgs(opts.param), log }, (step) =>
         runJob(step.job, { ...opts, param: Object.entries(step.params).map(([k, v]) => `${k}=${v}`), runId: step.runId }),
       );
@@ -250,7 +268,7 @@ export function buildProgram(): Command {
       const sample = Number(opts.sample);
       if (!Number.isSafeInteger(sample) || sample < 1) throw new SparkjobsError("usage", `--sample ${opts.sample} is not a positive whole number of rows`, { fix: "pass --sample 1000, for example" });
       const { checkSourcesOnSample } = await import("./sources/sample.js");
-      const report = await checkSourcesOnSample({ file, sample, jobsDir: opts.jobsDir, storage: await storageFor(), log });
+      const report = await checkSourcesOnSample({ file, sample, jobsDir: jobsDirs(opts), storage: await storageFor(), log });
       if (opts.json) return printJson(report);
       const { textTable } = await import("./report/table.js");
       const out = [`source definition ${report.file} (${report.source}) fits its data on a sample of up to ${sample} rows per table`, ""];
@@ -325,6 +343,7 @@ function runJson(result: import("./run.js").RunResult) {
 }
 
 let cancelCurrent: (() => Promise<void>) | undefined;
+let jobsSaid = false;
 
 async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; timeout: string }) {
   const { parseParamArgs } = await import("./config/params.js");
@@ -333,8 +352,13 @@ async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: 
   if (!Number.isFinite(timeout) || timeout <= 0) throw new SparkjobsError("usage", `--timeout ${opts.timeout} is not a positive number of seconds`);
   const root = resolveRoot(opts.root);
   const backend = await backendFrom({ ...opts, root });
+  const dirs = jobsDirs(opts);
+  if (!jobsSaid) {
+    jobsSaid = true;
+    await sayReplaced(dirs);
+  }
   return executeRun({
-    jobsDir: opts.jobsDir,
+    jobsDir: dirs,
     job,
     params: parseParamArgs(opts.param),
     ...(opts.runId ? { runId: opts.runId } : {}),

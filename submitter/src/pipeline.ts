@@ -3,10 +3,10 @@
  * `checkPipeline` is pure and reports every problem at once; `runPipeline` takes the function that
  * runs one job (cli.ts passes the same one `run` uses), so this module starts nothing itself.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pipelineDefinition, RUN_ID_PATTERN, type PipelineDefinition, type ParamValue } from "../../schemas/src/index.js";
-import { loadJob, displayPath, type LoadedJob } from "./config/job.js";
+import { dirsOf, displayPath, findYaml, loadJob, yamlNames, type JobsDirs, type LoadedJob } from "./config/job.js";
 import { resolveParams } from "./config/params.js";
 import { dottedPath, parseYaml, zodProblems } from "./config/yaml-file.js";
 import { SparkjobsError, type Problem } from "./errors.js";
@@ -21,24 +21,18 @@ export interface LoadedPipeline {
 
 const PLACEHOLDER = /\{([^}]*)\}/g;
 
-export function pipelinesDir(jobsDir: string): string {
-  return join(jobsDir, "pipelines");
-}
-
-export function listPipelines(jobsDir: string): string[] {
-  const dir = pipelinesDir(jobsDir);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, "")).sort();
+export function listPipelines(jobsDir: JobsDirs): string[] {
+  return [...new Set(dirsOf(jobsDir).flatMap((d) => yamlNames(join(d, "pipelines"))))].sort();
 }
 
 /** Reads and checks a pipeline and every job it names. */
-export function loadPipeline(jobsDir: string, name: string): LoadedPipeline {
-  const dir = pipelinesDir(jobsDir);
-  const path = [join(dir, `${name}.yaml`), join(dir, `${name}.yml`)].find((p) => existsSync(p));
+export function loadPipeline(jobsDir: JobsDirs, name: string): LoadedPipeline {
+  const path = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) ? findYaml(jobsDir, "pipelines", name) : undefined;
   if (!path) {
     const known = listPipelines(jobsDir);
-    throw new SparkjobsError("usage", `no pipeline named "${name}" in ${displayPath(dir)}`, {
-      fix: known.length ? `use one of: ${known.join(", ")}` : `create ${join(displayPath(dir), `${name}.yaml`)}`,
+    const dirs = dirsOf(jobsDir).map((d) => displayPath(join(d, "pipelines")));
+    throw new SparkjobsError("usage", `no pipeline named "${name}" in ${dirs.join(" or ")}`, {
+      fix: known.length ? `use one of: ${known.join(", ")}` : `create ${join(dirs[0]!, `${name}.yaml`)}`,
     });
   }
   return checkPipeline(displayPath(path), readFileSync(path, "utf8"), (job) => loadJob(jobsDir, job));

@@ -5,7 +5,7 @@
 import type { RunManifest, RunPlan } from "../../schemas/src/index.js";
 import type { Backend, RunStatus, Submission } from "./backends/types.js";
 import { TERMINAL_STATES } from "./backends/types.js";
-import { loadJob, type LoadedJob } from "./config/job.js";
+import { loadJob, type JobsDirs, type LoadedJob } from "./config/job.js";
 import { resolveParams } from "./config/params.js";
 import { SparkjobsError, type ErrorKind } from "./errors.js";
 import { buildPlan, newRunId, planSha256, runUri } from "./plan/build.js";
@@ -19,7 +19,8 @@ import type { Storage } from "./stage/storage.js";
 import { poll, type Clock } from "./wait/poll.js";
 
 export interface RunOptions {
-  jobsDir: string;
+  /** The jobs folders, a team's before the shipped one. */
+  jobsDir: JobsDirs;
   job: string;
   params: Record<string, string>;
   runId?: string;

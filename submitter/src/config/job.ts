@@ -26,6 +26,9 @@ export interface JobFiles {
   /** Folders, for messages. */
   sqlDir: string;
   mllibDir: string;
+  /** The path to show for each file, when the folders are several (defaults to the folder joined with the name). */
+  sqlFiles?: Map<string, string>;
+  mllibFiles?: Map<string, string>;
 }
 
 export interface LoadedJob {
@@ -65,7 +68,7 @@ export function checkJob(files: JobFiles): LoadedJob {
       for (const v of [...CANONICAL_TABLES, INGEST_QUARANTINE_VIEW]) views.add(v);
     } else if (stage.kind === "sql") {
       const text = files.sql.get(stage.file);
-      const shown = join(files.sqlDir, stage.file);
+      const shown = files.sqlFiles?.get(stage.file) ?? join(files.sqlDir, stage.file);
       if (text === undefined) {
         at(["stages", i, "file"], `SQL file ${shown} does not exist (create it, or fix the path: it is relative to ${files.sqlDir})`);
       } else {
@@ -80,7 +83,7 @@ export function checkJob(files: JobFiles): LoadedJob {
         }
       }
     } else {
-      const shown = join(files.mllibDir, stage.config);
+      const shown = files.mllibFiles?.get(stage.config) ?? join(files.mllibDir, stage.config);
       const text = files.mllib.get(stage.config);
       if (!views.has(stage.input)) at(["stages", i, "input"], `"${stage.input}" is not an input or an earlier stage`);
       if (stage.truth && !views.has(stage.truth.view)) at(["stages", i, "truth", "view"], `"${stage.truth.view}" is not an input or an earlier stage`);
@@ -229,26 +232,53 @@ function invalid(file: string, problems: Problem[]): SparkjobsError {
 
 // ---------------------------------------------------------------- IO
 
-function readTree(dir: string, ext: RegExp): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!existsSync(dir)) return out;
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const full = join(d, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (ext.test(entry.name)) out.set(relative(dir, full).split("\\").join("/"), readFileSync(full, "utf8"));
-    }
-  };
-  walk(dir);
-  return out;
+/**
+ * Where jobs come from: one folder, or several in order (a team's folder before the shipped one).
+ * A job, pipeline, SQL file or MLlib configuration in an earlier folder replaces one of the same
+ * name in a later folder.
+ */
+export type JobsDirs = string | readonly string[];
+export const dirsOf = (jobsDir: JobsDirs): readonly string[] => (typeof jobsDir === "string" ? [jobsDir] : jobsDir);
+
+/** Files under a folder by path relative to it, with the path to show, from every folder (earlier ones win). */
+function readTrees(dirs: readonly string[], sub: string, ext: RegExp, shown: (p: string) => string): { text: Map<string, string>; where: Map<string, string> } {
+  const text = new Map<string, string>();
+  const where = new Map<string, string>();
+  for (const base of [...dirs].reverse()) {
+    const dir = join(base, sub);
+    if (!existsSync(dir)) continue;
+    const walk = (d: string) => {
+      for (const entry of readdirSync(d, { withFileTypes: true })) {
+        const full = join(d, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (ext.test(entry.name)) {
+          const rel = relative(dir, full).split("\\").join("/");
+          text.set(rel, readFileSync(full, "utf8"));
+          where.set(rel, shown(full));
+        }
+      }
+    };
+    walk(dir);
+  }
+  return { text, where };
 }
 
-export function listJobs(jobsDir: string): string[] {
-  if (!existsSync(jobsDir)) return [];
-  return readdirSync(jobsDir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .map((f) => f.replace(/\.ya?ml$/, ""))
-    .sort();
+/** The YAML files directly in a folder, by name without the extension. */
+export function yamlNames(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, ""));
+}
+
+export function listJobs(jobsDir: JobsDirs): string[] {
+  return [...new Set(dirsOf(jobsDir).flatMap(yamlNames))].sort();
+}
+
+/** Names defined in the first folder that replace one in a later folder (jobs and pipelines). */
+export function replacedNames(jobsDir: JobsDirs): string[] {
+  const [first, ...rest] = dirsOf(jobsDir);
+  if (!first || !rest.length) return [];
+  const later = new Set(rest.flatMap((d) => [...yamlNames(d), ...yamlNames(join(d, "pipelines")).map((n) => `pipeline ${n}`)]));
+  return [...yamlNames(first), ...yamlNames(join(first, "pipelines")).map((n) => `pipeline ${n}`)].filter((n) => later.has(n)).sort();
 }
 
 /** Paths inside the working directory are shown relative to it, others in full. */
@@ -257,31 +287,47 @@ export function displayPath(p: string, cwd = process.cwd()): string {
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : p;
 }
 
-export function jobFile(jobsDir: string, name: string): string {
-  const candidates = [join(jobsDir, `${name}.yaml`), join(jobsDir, `${name}.yml`)];
-  const found = candidates.find((c) => existsSync(c));
+/** The first of the folders that holds <name>.yaml (or .yml) under `sub`. */
+export function findYaml(jobsDir: JobsDirs, sub: string, name: string): string | undefined {
+  for (const dir of dirsOf(jobsDir)) {
+    const found = [join(dir, sub, `${name}.yaml`), join(dir, sub, `${name}.yml`)].find((c) => existsSync(c));
+    if (found) return found;
+  }
+  return undefined;
+}
+
+export function jobFile(jobsDir: JobsDirs, name: string): string {
+  // A name is a file name in the jobs folder, never a path that leads elsewhere.
+  const found = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) ? findYaml(jobsDir, "", name) : undefined;
   if (!found) {
     const known = listJobs(jobsDir);
-    throw new SparkjobsError("usage", `no job named "${name}" in ${displayPath(jobsDir)}`, {
-      fix: known.length ? `use one of: ${known.join(", ")} (sparkjobs list)` : `create ${candidates[0]}`,
+    const dirs = dirsOf(jobsDir).map((d) => displayPath(d));
+    throw new SparkjobsError("usage", `no job named "${name}" in ${dirs.join(" or ")}`, {
+      fix: known.length ? `use one of: ${known.join(", ")} (sparkjobs list)` : `create ${join(dirs[0]!, `${name}.yaml`)}`,
     });
   }
   return found;
 }
 
-export function readJobFiles(jobsDir: string, name: string, cwd = process.cwd()): JobFiles {
+export function readJobFiles(jobsDir: JobsDirs, name: string, cwd = process.cwd()): JobFiles {
   const file = jobFile(jobsDir, name);
   const shown = (p: string) => displayPath(p, cwd);
+  const dirs = dirsOf(jobsDir);
+  const sql = readTrees(dirs, "spark-sql", /\.sql$/, shown);
+  const mllib = readTrees(dirs, "mllib-configs", /\.ya?ml$/, shown);
   return {
     file: shown(file),
     text: readFileSync(file, "utf8"),
-    sql: readTree(join(jobsDir, "spark-sql"), /\.sql$/),
-    mllib: readTree(join(jobsDir, "mllib-configs"), /\.ya?ml$/),
-    sqlDir: shown(join(jobsDir, "spark-sql")),
-    mllibDir: shown(join(jobsDir, "mllib-configs")),
+    sql: sql.text,
+    mllib: mllib.text,
+    sqlFiles: sql.where,
+    mllibFiles: mllib.where,
+    // Where a missing file belongs: the first folder (the team's, when there are two).
+    sqlDir: shown(join(dirs[0]!, "spark-sql")),
+    mllibDir: shown(join(dirs[0]!, "mllib-configs")),
   };
 }
 
-export function loadJob(jobsDir: string, name: string): LoadedJob {
+export function loadJob(jobsDir: JobsDirs, name: string): LoadedJob {
   return checkJob(readJobFiles(jobsDir, name));
 }

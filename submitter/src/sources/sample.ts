@@ -12,6 +12,7 @@ import { SparkjobsError } from "../errors.js";
 import { executeRun } from "../run.js";
 import { readSmallTable } from "../results/parquet.js";
 import type { Storage } from "../stage/storage.js";
+import type { JobsDirs } from "../config/job.js";
 
 export interface TableCounts {
   read: number;
@@ -32,7 +33,7 @@ export interface SourcesReport {
   examples: { table: string; rule: string; column: string | null; value: string | null; line: string | null; source_row: string }[];
 }
 
-export async function checkSourcesOnSample(o: { file: string; sample: number; jobsDir: string; storage: Storage; log: (m: string) => void }): Promise<SourcesReport> {
+export async function checkSourcesOnSample(o: { file: string; sample: number; jobsDir: JobsDirs; storage: Storage; log: (m: string) => void }): Promise<SourcesReport> {
   const root = mkdtempSync(join(tmpdir(), "sparkjobs-sources-check-"));
   try {
     const backend = await backendFor({ target: "local", root, conf: {}, log: o.log }, o.storage);
