@@ -184,7 +184,7 @@ function options(argv: string[]) {
   };
   const scales = (get("--scale") ?? "S").split(",").map((s) => s.trim().toUpperCase());
   for (const s of scales) if (!SCALES[s]) throw new Error(`--scale ${s}: use S, M or L (or a list: S,M)`);
-  if (get("--only") !== undefined && get("--only") !== "pandas") throw new Error(`--only ${get("--only")}: the one step that runs alone is pandas`);
+  if (get("--only") !== undefined && get("--only") !== "pandas" && get("--only") !== "clv") throw new Error(`--only ${get("--only")}: the steps that run alone are pandas and clv`);
   return {
     scales,
     root: get("--root") ?? join(cacheDir(), "bench", "root"),
@@ -225,6 +225,26 @@ async function main() {
   let sparkVersion = "?";
   const stamp = new Date().toISOString().replace(/[-:T.Z]/g, "").slice(0, 14);
   const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+  // CLV on real history (UCI Online Retail, whatever the scale): GBT against BG/NBD + Gamma-Gamma and the naive run rate.
+  const clvOnly = opt.only === "clv";
+  const clv = async () => {
+    const sources = join(repo, "sources", "online-retail.yaml");
+    log("clv: UCI Online Retail through ingest, customer-segmentation and clv (cutoff 2011-09-09, 91 days)");
+    must(await sparkjobs(["run", "ingest", "--param", `sources=${sources}`, "--run-id", "bench-retail", "--json"]), "ingest");
+    must(await sparkjobs(["run", "customer-segmentation", "--param", "source=bench-retail", "--param", "k=4", "--param", "max_quantity=10000", "--run-id", "bench-retail-seg", "--json"]), "customer-segmentation");
+    const run = must(await sparkjobs(["run", "clv", "--param", "segments=bench-retail-seg", "--param", "source=bench-retail", "--param", "cutoff=2011-09-09", "--param", "horizon_days=91", "--run-id", "bench-retail-clv", "--json"]), "clv");
+    const peerRun = must(await measure(python, [join(repo, "bench", "peers", "btyd_clv.py"), manifest("bench-retail-seg").outputs.clean_transactions.uri, manifest("bench-retail-clv").outputs.clv_scores.uri, "2011-09-09", "91"]), "BG/NBD + Gamma-Gamma");
+    const peer = JSON.parse(peerRun.stdout.trim().split("\n").at(-1)!);
+    return { data: "UCI Online Retail", cutoff: "2011-09-09", horizonDays: 91, clvSeconds: run.ms / 1000, peerSeconds: peerRun.ms / 1000, ...peer };
+  };
+  if (clvOnly) {
+    const result = await clv();
+    writeFileSync(join(repo, "bench", "results-clv.json"), JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, date: new Date().toISOString() }, ...result }, null, 2) + "\n");
+    writeFileSync(join(repo, "docs", "benchmarks.md"), markdown(JSON.parse(readFileSync(join(repo, "bench", "results.json"), "utf8"))));
+    log("wrote bench/results-clv.json; docs/benchmarks.md rewritten with it");
+    return;
+  }
 
   for (const scale of opt.scales) {
     const customers = opt.customers ?? SCALES[scale]!;
@@ -407,6 +427,10 @@ async function main() {
     return;
   }
 
+  // CLV on real history, with every full run.
+  const clvResult = await clv();
+  writeFileSync(join(repo, "bench", "results-clv.json"), JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, date: new Date().toISOString() }, ...clvResult }, null, 2) + "\n");
+
   // 6: CLI start, alternating so both see the same machine.
   log(`CLI start: ${opt.cliReps} runs each of sparkjobs --help and node -e 0`);
   const help: number[] = [];
@@ -514,6 +538,21 @@ function pandasSection(): string[] {
     ...r.runs.map((x) => `| ${x.scale} | ${x.customers} | ${x.inputs.events} | ${x.finished ? "yes" : "**no**"} | ${x.seconds.toFixed(0)} | ${x.peakRssMiB.toFixed(0)} | ${x.finished ? `k=${x.result.k}` : cell(x.signal ? `killed by ${x.signal}${x.oomKilled ? ": the kernel's out-of-memory killer chose it (dmesg)" : x.oomKilled === null ? " (dmesg not readable: cause unknown)" : ""}` : `exit ${x.exitCode}: ${x.stderrTail}`)} |`)];
 }
 
+function clvSection(): string[] {
+  let r: any;
+  try {
+    r = JSON.parse(readFileSync(join(repo, "bench", "results-clv.json"), "utf8"));
+  } catch {
+    return [];
+  }
+  const row = (name: string, e: { rmse: number; mae: number }) => `| ${name} | ${e.rmse.toFixed(1)} | ${e.mae.toFixed(1)} | ${(e.rmse / r.naive.rmse).toFixed(3)} | ${(e.mae / r.naive.mae).toFixed(3)} |`;
+  return ["", `CLV on real history (\`npm run bench -- --only clv\`, ${r.machine.date}): ${r.data}, features up to ${r.cutoff}, the label each customer's spend`,
+    `over the ${r.horizonDays} days after it; ${r.test_customers} held-out customers of ${r.customers} (mean spend ${r.mean_spend.toFixed(1)}), the same split for every model.`,
+    `BG/NBD + Gamma-Gamma from lifetimes (BG/NBD penalizer ${r.bgnbd_penalizer}; one-time buyers valued at ${r.one_time_buyer_value.toFixed(1)}); the sparkjobs clv run took ${r.clvSeconds.toFixed(0)} s, the peer ${r.peerSeconds.toFixed(0)} s.`, "",
+    "| prediction | RMSE | MAE | RMSE / naive | MAE / naive |", "| --- | --- | --- | --- | --- |",
+    row("sparkjobs clv: Spark GBT", r.gbt), row("BG/NBD + Gamma-Gamma (lifetimes)", r.btyd), row("naive run rate (spend so far per day x 91)", r.naive)];
+}
+
 function markdown(r: { machine: any; scales: any[]; figures: Figure[]; customersOverride: number | null }): string {
   const m = r.machine;
   const lines = [
@@ -540,6 +579,7 @@ function markdown(r: { machine: any; scales: any[]; figures: Figure[]; customers
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...r.figures.map((f) => `| ${cell(f.what)}${f.note ? ` (${cell(f.note)})` : ""} | ${f.scale} | ${cell(f.a.label)}: ${fmt(f.a.value, f.a.unit)} | ${cell(f.b.label)}: ${fmt(f.b.value, f.b.unit)} | ${f.ratio.toFixed(3)} | ${f.target ?? "-"} | ${f.met === undefined ? "-" : f.met === null ? "judged at M" : f.met ? "yes" : "**no**"} |`),
     ...pandasSection(),
+    ...clvSection(),
     ...(r.figures.some((f) => f.met === false)
       ? ["", "## Targets missed: what bounds them, what would fix them", "",
         ...r.figures.filter((f) => f.met === false).map((f) => `- **${f.id} (${f.scale})**: ${BOUNDS[f.id] ?? "not analysed yet"}`)]

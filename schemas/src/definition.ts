@@ -40,7 +40,13 @@ export const paramSpec = z.discriminatedUnion("type", [
     }).optional(),
   }),
   z.strictObject({ ...paramBase, type: z.literal("enum"), values: z.array(z.string()).min(1), default: z.string().optional() }),
-  z.strictObject({ ...paramBase, type: z.literal("runId"), default: runId.optional() }),
+  z.strictObject({
+    ...paramBase,
+    type: z.literal("runId"),
+    default: runId.optional(),
+    /** The run may be left out: the inputs it gives are then optional ones, read as absent. */
+    optional: z.boolean().default(false),
+  }),
   z.strictObject({ ...paramBase, type: z.literal("path"), default: z.string().optional() }),
 ]);
 export type ParamSpec = z.infer<typeof paramSpec>;
@@ -262,6 +268,16 @@ const supervised = {
   categorical: z.array(identifier).default([]),
   /** Numeric columns transformed with log(1 + x) before the model sees them. */
   log1p: z.array(identifier).default([]),
+  /**
+   * Also learn from the feature columns a source declares for its customers (the extra columns of
+   * this input, joined to the rows by `key`); the plan lists them under numeric and categorical.
+   */
+  sourceFeatures: z.strictObject({
+    input: identifier,
+    key: identifier,
+    numeric: z.array(identifier).default([]),
+    categorical: z.array(identifier).default([]),
+  }).optional(),
   /** Rows whose hash of `by` (with the seed) falls below testFraction are held out for evaluation. */
   split: z.strictObject({
     by: identifier,

@@ -16,6 +16,8 @@ export const manifestOutput = z.strictObject({
   /** Data files written, relative to uri, with their sizes: what validate checks are all there. */
   files: z.array(z.strictObject({ path: z.string(), bytes: z.number().int().min(0) })),
   columns: z.array(manifestColumn),
+  /** Columns beyond the table's schema (a source's customer features), which later runs read too. */
+  extraColumns: z.array(z.strictObject({ name: identifier, type: z.enum(["double", "string"]) })).optional(),
 });
 export type ManifestOutput = z.infer<typeof manifestOutput>;
 

@@ -18,11 +18,16 @@ export const paramValue = z.discriminatedUnion("type", [
 ]);
 export type ParamValue = z.infer<typeof paramValue>;
 
+/** Columns a table carries beyond its schema: a source's customer features (numeric: double; categorical: string). */
+export const extraColumns = z.array(z.strictObject({ name: identifier, type: z.enum(["double", "string"]) }));
+
 export const planInput = z.strictObject({
   name: identifier,
   uri: z.string().min(1),
   format: z.literal("parquet"),
   table: z.string(),
+  /** Kept beside the schema's columns (the features of the run that wrote the input). */
+  extraColumns: extraColumns.optional(),
 });
 
 export const planSqlStage = z.strictObject({
@@ -71,6 +76,8 @@ export const planOutput = z.strictObject({
   table: z.string(),
   uri: z.string().min(1),
   files: z.number().int().positive().optional(),
+  /** Written beside the schema's columns, and listed in the manifest. */
+  extraColumns: extraColumns.optional(),
 });
 
 /** A JSON Schema object as exported from schemas/ (kept opaque here; see schemas/json/). */

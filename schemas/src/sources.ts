@@ -53,6 +53,15 @@ export const presentSource = z.strictObject({
   filter: expression.optional(),
   /** Time zone of timestamps written without one (naive timestamps, text); overrides the file's. */
   timezone: z.string().min(1).optional(),
+  /**
+   * customers only: further columns the models learn from (response, uplift, clv), each a Spark SQL
+   * expression; numeric ones are read as numbers, categorical ones one-hot encoded (a value the
+   * training rows did not have gets a slot of its own).
+   */
+  features: z.strictObject({
+    numeric: z.record(identifier, expression).default({}),
+    categorical: z.record(identifier, expression).default({}),
+  }).optional(),
 });
 export type PresentSource = z.infer<typeof presentSource>;
 
@@ -88,6 +97,7 @@ export const planSourceTable = z.strictObject({
   columns: z.record(identifier, z.string()),
   filter: z.string().optional(),
   timezone: z.string().min(1),
+  features: z.strictObject({ numeric: z.record(identifier, z.string()), categorical: z.record(identifier, z.string()) }).optional(),
 });
 export type PlanSourceTable = z.infer<typeof planSourceTable>;
 

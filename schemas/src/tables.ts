@@ -7,9 +7,12 @@ import { z } from "zod";
 import { col, table } from "./columns.js";
 
 export const SEGMENT_NAMES = ["high-value", "loyal", "potential", "churning"] as const;
-export const CAMPAIGN_TYPES = ["coupon", "new_product", "loyalty"] as const;
-export const CHANNELS = ["email", "sms", "push", "social"] as const;
-const segmentName = col.matching(/^(high-value|loyal|potential|churning)(-[0-9]+)?$/, "business name of the segment; a suffix -2, -3 when k > 4");
+/** A word of a team's own vocabulary: campaign types, channels, treatment arms (lower case, digits, _ and -). */
+export const VOCABULARY_WORD = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const word = (description: string) => col.matching(VOCABULARY_WORD, `${description} (a word of your vocabulary: lower case letters, digits, _ and -)`);
+const campaignType = (description = "the kind of offer, e.g. coupon, new_product, loyalty") => word(description);
+const channel = (description = "how the customer was contacted, e.g. email, sms, push, social") => word(description);
+const segmentName = col.matching(/^((high-value|loyal|potential|churning)(-[0-9]+)?|unsegmented)$/, "business name of the segment; a suffix -2, -3 when k > 4; unsegmented without a segmentation");
 
 // ---------------------------------------------------------------- inputs
 
@@ -61,7 +64,7 @@ export const customers = table(
   { description: "Customer attributes.", primaryKey: ["customer_id"] },
   {
     customer_id: col.string(),
-    signup_date: col.date(),
+    signup_date: col.date("null when the source does not say").nullable(),
     age: col.int().nullable(),
     gender: col.oneOf(["female", "male", "other"]).nullable(),
     region: col.string().nullable(),
@@ -75,11 +78,12 @@ export const campaigns = table(
   {
     exposure_id: col.string(),
     campaign_id: col.string(),
-    campaign_type: col.oneOf(CAMPAIGN_TYPES),
-    channel: col.oneOf(CHANNELS),
+    campaign_type: campaignType(),
+    channel: channel(),
     customer_id: col.string(),
     exposed_ts: col.timestamp(),
     test_group: col.oneOf(["treatment", "control"], "control rows were held out and not contacted"),
+    arm: word("the treatment arm of a campaign with several, all compared with its one control group; null for control rows and single-arm campaigns").nullable(),
     responded: col.boolean(),
     response_ts: col.timestamp().nullable(),
     revenue: col.nonNegativeDouble("attributed revenue of the response").nullable(),
@@ -103,8 +107,8 @@ export const offerTruth = table(
   },
   {
     customer_id: col.string(),
-    campaign_type: col.oneOf(CAMPAIGN_TYPES),
-    channel: col.oneOf(CHANNELS),
+    campaign_type: campaignType(),
+    channel: channel(),
     p_control: col.fraction("probability of buying anyway, when held out"),
     p_treatment: col.fraction("probability of responding when contacted"),
   },
@@ -177,8 +181,8 @@ const scoredExposure = {
   exposure_id: col.string(),
   customer_id: col.string(),
   campaign_id: col.string(),
-  campaign_type: col.oneOf(CAMPAIGN_TYPES),
-  channel: col.oneOf(CHANNELS),
+  campaign_type: campaignType(),
+  channel: channel(),
   segment: segmentName,
   split: col.oneOf(["train", "test"], "test rows were held out of fitting"),
 };
@@ -242,8 +246,8 @@ export const offerScores = table(
   },
   {
     customer_id: col.string(),
-    campaign_type: col.oneOf(CAMPAIGN_TYPES),
-    channel: col.oneOf(CHANNELS),
+    campaign_type: campaignType(),
+    channel: channel(),
     segment: segmentName,
     p_response: col.fraction("probability of responding when contacted"),
     p_control: col.fraction("probability of buying anyway, without contact (score-uplift only)").nullable(),
@@ -270,8 +274,8 @@ export const targetList = table(
   {
     customer_id: col.string(),
     segment: segmentName,
-    campaign_type: col.oneOf(CAMPAIGN_TYPES),
-    channel: col.oneOf(CHANNELS, "the channel with the highest expected profit for this customer"),
+    campaign_type: campaignType(),
+    channel: channel("the channel with the highest expected profit for this customer"),
     p_response: col.fraction("predicted response probability"),
     uplift: col.double("predicted uplift; null when the scores have none").nullable(),
     expected_revenue: col.double("the basis (p_response, or uplift) x revenue per response"),
@@ -323,10 +327,11 @@ export const campaignKpis = table(
 
 export const abTests = table(
   "ab_tests",
-  { description: "One A/B test per campaign: contacted against held-out response rates.", primaryKey: ["campaign_id"] },
+  { description: "One A/B test per campaign and treatment arm: contacted against held-out response rates (the arms of a campaign share its control group).", primaryKey: ["campaign_id", "arm"] },
   {
     campaign_id: col.string(),
-    campaign_type: col.oneOf(CAMPAIGN_TYPES),
+    campaign_type: campaignType(),
+    arm: word("the treatment arm; 'treatment' for a campaign with one"),
     treatment_rows: col.count(),
     control_rows: col.count(),
     treatment_rate: col.fraction().nullable(),

@@ -73,12 +73,12 @@ export async function prepareRun(options: Omit<RunOptions, "backend" | "timeoutM
   const runId = options.runId ?? newRunId(job.definition.name, options.now ?? new Date());
   const dated = await resolveRunDates(job.definition, job.file, resolved, options.storage, options.root);
   const values = dated.values;
-  const inputUris = await resolveInputs(job.definition, job.file, values, options.storage, options.root);
+  const { uris: inputUris, extras: inputExtras } = await resolveInputs(job.definition, job.file, values, options.storage, options.root);
   const modelUris = await resolveModels(job.definition, job.file, values, options.storage, options.root);
   await checkInputs(job.definition, inputUris, options.storage);
   const ingest = job.definition.stages.find((s) => s.kind === "ingest");
   const sources = ingest ? await loadSources(String(values[ingest.sources.param]!.value), options.storage) : undefined;
-  const plan = buildPlan(job, { runId, root: options.root, params: values, inputUris, modelUris, engineConf: options.engineConf ?? {}, ...(sources ? { sources } : {}) });
+  const plan = buildPlan(job, { runId, root: options.root, params: values, inputUris, inputExtras, modelUris, engineConf: options.engineConf ?? {}, ...(sources ? { sources } : {}) });
   return { job, plan, warnings: dated.warnings };
 }
 

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cliJson, ensureOnlineRetail, ensureOnlineRetailIngest, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, ONLINE_RETAIL_INGEST, python, readOutput, root } from "./helpers.js";
+import { cliJson, ensureOnlineRetail, ensureOnlineRetailIngest, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, ONLINE_RETAIL_INGEST, python, readOutput, repo, root } from "./helpers.js";
 
 const datasetDir = ONLINE_RETAIL_DIR;
 const dataFile = join(datasetDir, "online_retail.parquet");
@@ -100,6 +100,12 @@ describe("UCI Online Retail through sources/online-retail.yaml, ingest and custo
     console.log(`Online Retail k=4: spark silhouette ${peer.spark_silhouette.toFixed(4)} vs scikit-learn ${peer.sklearn_silhouette.toFixed(4)}; inertia ${peer.spark_inertia.toFixed(1)} vs ${peer.sklearn_inertia.toFixed(1)}`);
     expect(peer.customers).toBe(run.outputs.customer_features.rows);
     expect(peer.spark_silhouette).toBeGreaterThanOrEqual(peer.sklearn_silhouette - 1e-9);
+    // The manifest's silhouette is the usual (Euclidean) one, on a sample of 3,000 of the customers:
+    // within sampling error of scikit-learn's on all of them; Spark's squared-Euclidean one is beside it.
+    const seg = run.metrics.segmentation;
+    expect(seg).toMatchObject({ silhouetteDistance: "euclidean", silhouetteSample: 3000 });
+    expect(Math.abs(seg.silhouette - peer.spark_silhouette)).toBeLessThan(0.02);
+    expect(seg.silhouetteSquaredEuclidean).toBeGreaterThan(seg.silhouette);
   });
 
   it("CLV with cutoff 2011-09-09 and a 91-day horizon: GBT against BG/NBD + Gamma-Gamma and the naive run rate, every error recomputed", async () => {
@@ -108,7 +114,7 @@ describe("UCI Online Retail through sources/online-retail.yaml, ingest and custo
     expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
     const manifest = await manifestOf(root(), runId);
     const seg = await manifestOf(root(), ONLINE_RETAIL.runId);
-    const peer = JSON.parse(execFileSync(python(), [join(import.meta.dirname, "btyd_clv.py"), seg.outputs.clean_transactions.uri, manifest.outputs.clv_scores.uri, "2011-09-09", "91"], { encoding: "utf8" }));
+    const peer = JSON.parse(execFileSync(python(), [join(repo, "bench", "peers", "btyd_clv.py"), seg.outputs.clean_transactions.uri, manifest.outputs.clv_scores.uri, "2011-09-09", "91"], { encoding: "utf8" }));
     const m = r.json.metrics.clv;
     console.log(`Online Retail CLV (cutoff 2011-09-09, 91 days, ${peer.test_customers} held-out customers, mean spend ${peer.mean_spend.toFixed(1)}): ` +
       `RMSE gbt ${peer.gbt.rmse.toFixed(1)}, BG/NBD+GG ${peer.btyd.rmse.toFixed(1)}, naive ${peer.naive.rmse.toFixed(1)}; ` +

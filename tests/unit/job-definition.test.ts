@@ -356,6 +356,7 @@ params:
   model: { type: enum, values: [gbt, logistic], default: gbt }
 inputs:
   transactions: { uri: data/transactions.parquet, schema: transactions }
+  customers: { uri: data/customers.parquet, schema: customers }
 models:
   response_model:
     fromRun: { param: model_run, job: response, model: "response_{model}" }

@@ -50,6 +50,18 @@ def preparation(config):
     return stages
 
 
+def with_source_features(spark, source, config):
+    """The stage's rows with the feature columns a source declares for its customers, joined by key
+    (null for a row whose customer has none)."""
+    sf = config.get("sourceFeatures")
+    if not sf:
+        return source
+    columns = [c for c in sf["numeric"] + sf["categorical"] if c not in source.columns]
+    if not columns:
+        return source
+    return source.join(spark.table(sf["input"]).select(sf["key"], *columns), sf["key"], "left")
+
+
 def without_empty_features(rows, config, log, stage_name):
     """The configuration without the numeric features that no training row has (behaviour counts of a
     source without events, ages of one without customers): there is nothing to learn from them, and
@@ -238,7 +250,7 @@ def run(spark, stage, log, ctx):
     label = config["label"]
     keep = config["keep"]
     where = f"{stage['input']} (input of stage {stage['name']})"
-    rows, counts = labelled_rows(spark.table(stage["input"]), config, where)
+    rows, counts = labelled_rows(with_source_features(spark, spark.table(stage["input"]), config), config, where)
     train_n = counts.get(("train", 0), 0) + counts.get(("train", 1), 0)
     test_n = counts.get(("test", 0), 0) + counts.get(("test", 1), 0)
     if train_n == 0 or test_n == 0:

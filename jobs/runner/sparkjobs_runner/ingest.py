@@ -183,11 +183,14 @@ def map_table(spark, name, spec, schema, where, sample, problems):
         compiled = compile_expr(spec["filter"], f"{at}.filter")
         keep = F.coalesce(compiled, F.lit(False)) if compiled is not None else keep
 
-    columns = columns_of(schema)
+    # The canonical columns, then the features a source declares for its customers (numbers and text).
+    features = spec.get("features") or {"numeric": {}, "categorical": {}}
+    columns = columns_of(schema) + [(n, "double", True, {}) for n in features["numeric"]] + [(n, "string", True, {}) for n in features["categorical"]]
+    expressions = {**spec["columns"], **features["numeric"], **features["categorical"]}
     generated = GENERATED.get(name)
     raw, typed, refs_present, info = {}, {}, {}, {}
     for column, spark_type, nullable, prop in columns:
-        text = spec["columns"].get(column)
+        text = expressions.get(column)
         if text is None and column in source_cols:
             text = quoted(column)
         if text is None:
@@ -351,7 +354,11 @@ def run(spark, stage, log, ctx):
     quarantined = []
     for name, (df, info) in flagged.items():
         df = df.cache()
-        columns = columns_of(tables[name])
+        spec = sources["tables"][name]
+        features = spec.get("features") or {"numeric": {}, "categorical": {}}
+        columns = columns_of(tables[name]) + [(n, None, True, {}) for n in [*features["numeric"], *features["categorical"]]]
+        if features["numeric"] or features["categorical"]:
+            metrics["features"] = {"numeric": list(features["numeric"]), "categorical": list(features["categorical"])}
         counts = _counts(df, name, info, columns, where, problems, sample)
         metrics["tables"][name] = counts
         rules = ", ".join(f"{r['rule']}{'(' + r['column'] + ')' if r['column'] else ''} {r['rows']}" for r in counts["rules"]) or "none"

@@ -70,6 +70,50 @@ def _fit_best(vectors, k, config, restarts):
     return best
 
 
+# The silhouette is the usual one (Euclidean distances, as scikit-learn's silhouette_score) on a
+# bounded sample: all pairwise distances of SILHOUETTE_SAMPLE points fit in memory on the driver.
+SILHOUETTE_SAMPLE = 3000
+
+
+def silhouette_sample(vectors, id_col, seed, size=SILHOUETTE_SAMPLE):
+    """Up to `size` scaled feature vectors, chosen by a seeded hash of the id (the same on any engine)."""
+    import numpy as np
+
+    rows = (vectors.select(F.xxhash64(F.lit(seed), id_col).alias("__h"), vector_to_array("features").alias("__v"))
+            .orderBy("__h").limit(size).collect())
+    return np.array([r["__v"] for r in rows], dtype=float)
+
+
+def euclidean_silhouette(points, labels):
+    """Mean silhouette with Euclidean distances; a point alone in its cluster scores 0 (as scikit-learn)."""
+    import numpy as np
+
+    labels = np.asarray(labels)
+    clusters = np.unique(labels)
+    if len(clusters) < 2:
+        return None
+    squared = (points * points).sum(axis=1)
+    distances = np.sqrt(np.maximum(squared[:, None] + squared[None, :] - 2 * points @ points.T, 0.0))
+    sums = np.stack([distances[:, labels == c].sum(axis=1) for c in clusters], axis=1)
+    sizes = np.array([(labels == c).sum() for c in clusters], dtype=float)
+    own = np.searchsorted(clusters, labels)
+    own_size = sizes[own]
+    a = np.where(own_size > 1, sums[np.arange(len(labels)), own] / np.maximum(own_size - 1, 1), 0.0)
+    means = sums / sizes[None, :]
+    means[np.arange(len(labels)), own] = np.inf
+    b = means.min(axis=1)
+    s = np.where(own_size > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+    return float(s.mean())
+
+
+def nearest(points, centres):
+    """Index of the nearest centre (Euclidean) of every point: K-Means' own assignment."""
+    import numpy as np
+
+    c = np.array(centres, dtype=float)
+    return (((points[:, None, :] - c[None, :, :]) ** 2).sum(axis=2)).argmin(axis=1)
+
+
 def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
     config = stage["config"]
     id_col = config["idColumn"]
@@ -79,7 +123,10 @@ def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
         raise RunnerError(INVALID_INPUT, f"stage {stage['name']}: {n} rows in {stage['input']}, K-Means needs at least 2",
                           where=stage["input"], fix="check the inputs and the cleaning rules: too little data survived")
     vectors = _prepare(source, config, n)
-    evaluator = ClusteringEvaluator(featuresCol="features", predictionCol="cluster", metricName="silhouette")
+    euclidean = config["params"].get("distanceMeasure", "euclidean") == "euclidean"
+    evaluator = ClusteringEvaluator(featuresCol="features", predictionCol="cluster", metricName="silhouette",
+                                    distanceMeasure="squaredEuclidean" if euclidean else "cosine")
+    sample = silhouette_sample(vectors, id_col, config["params"]["seed"]) if euclidean else None
     if stage["fixedK"] is not None:
         candidates = [stage["fixedK"]]
     else:
@@ -90,10 +137,16 @@ def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
         t = time.time()
         model, cost = _fit_best(vectors, k, config, config["restarts"])
         fit_seconds[k] = time.time() - t
-        by_k[k] = (model, cost, evaluator.evaluate(model.transform(vectors)))
+        # Euclidean silhouette on the sample (one driver-side computation, no Spark job); with cosine
+        # distances, Spark's evaluator on all rows.
+        score = (euclidean_silhouette(sample, nearest(sample, model.clusterCenters())) if euclidean
+                 else evaluator.evaluate(model.transform(vectors)))
+        by_k[k] = (model, cost, score if score is not None else -1.0)
         log(f"{stage['name']}: k={k} best of {config['restarts']} fits: inertia={cost:.4f} silhouette={by_k[k][2]:.4f}")
     k = max(by_k, key=lambda kk: (by_k[kk][2], -kk))
     model, cost, silhouette = by_k[k]
+    # Spark's own silhouette (squared Euclidean distances, all rows) of the chosen k, reported beside it under its name.
+    spark_silhouette = evaluator.evaluate(model.transform(vectors)) if euclidean else silhouette
 
     centres = [c.tolist() for c in model.clusterCenters()]
     centre_df = spark.createDataFrame([(i, c) for i, c in enumerate(centres)], "cluster int, centre array<double>")
@@ -147,6 +200,10 @@ def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
         "k": k,
         "rows": n,
         "silhouette": silhouette,
+        # Euclidean distances (the usual silhouette, as scikit-learn's) on a sample of this many customers.
+        "silhouetteSample": int(len(sample)) if sample is not None else n,
+        "silhouetteDistance": "euclidean" if euclidean else "cosine",
+        "silhouetteSquaredEuclidean": spark_silhouette,
         "inertia": cost,
         "silhouetteByK": {str(kk): v[2] for kk, v in sorted(by_k.items())},
         "inertiaByK": {str(kk): v[1] for kk, v in sorted(by_k.items())},

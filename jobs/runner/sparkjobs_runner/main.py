@@ -76,7 +76,7 @@ def execute(spark, plan, digest):
         except Exception as e:  # AnalysisException: path missing, not Parquet, ...
             raise RunnerError(INVALID_INPUT, f"input {item['name']}: cannot read {item['uri']}: {str(e).splitlines()[0]}",
                               where=item["uri"], fix="check the path or the --param that sets it")
-        df = check_columns(df, tables[item["table"]], f"input {item['name']} ({item['uri']})", INVALID_INPUT, exact=False)
+        df = check_columns(df, tables[item["table"]], f"input {item['name']} ({item['uri']})", INVALID_INPUT, exact=False, extra=item.get("extraColumns"))
         df.createOrReplaceTempView(item["name"])
     for item in plan.get("emptyInputs", []):
         # An optional input the run does without (no behaviour events): an empty table of its schema.
@@ -108,7 +108,7 @@ def execute(spark, plan, digest):
     outputs = {}
     for out in plan["outputs"]:
         t = time.time()
-        df = check_columns(spark.table(out["view"]), tables[out["table"]], f"output {out['name']}", INVALID_OUTPUT, exact=True)
+        df = check_columns(spark.table(out["view"]), tables[out["table"]], f"output {out['name']}", INVALID_OUTPUT, exact=True, extra=out.get("extraColumns"))
         if out.get("files"):
             df = df.coalesce(out["files"])
         observation = Observation(f"rows_{out['name']}")
@@ -126,6 +126,7 @@ def execute(spark, plan, digest):
             "rows": int(observation.get["rows"]),
             "files": storage.list_data_files(spark, out["uri"]),
             "columns": [{"name": f.name, "type": f.dataType.simpleString(), "nullable": f.nullable} for f in df.schema.fields],
+            **({"extraColumns": out["extraColumns"]} if out.get("extraColumns") else {}),
         }
         stage_times.append({"name": f"write {out['name']}", "kind": "write", "ms": int((time.time() - t) * 1000)})
         log(f"wrote {out['name']}: {outputs[out['name']]['rows']} rows")

@@ -9,7 +9,7 @@ from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.regression import GBTRegressor, LinearRegression
 from pyspark.sql import functions as F
 
-from .classifier import LABEL, _importance, labelled_rows, preparation, without_empty_features
+from .classifier import LABEL, _importance, labelled_rows, preparation, with_source_features, without_empty_features
 from .errors import INVALID_INPUT, RunnerError
 
 ESTIMATORS = {"gbt": GBTRegressor, "linear": LinearRegression}
@@ -36,7 +36,7 @@ def regression_metrics(test, predictions, groups):
 def run(spark, stage, log, ctx):
     config = stage["config"]
     where = f"{stage['input']} (input of stage {stage['name']})"
-    source = spark.table(stage["input"])
+    source = with_source_features(spark, spark.table(stage["input"]), config)
     for key in ("baseline", "oracle"):
         column = config.get(key)
         if column and column not in source.columns:

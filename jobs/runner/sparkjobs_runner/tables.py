@@ -22,14 +22,16 @@ def spark_type(prop):
     return prop["sparkType"], False
 
 
-def check_columns(df, schema, what, exit_code, exact):
-    """Every column of the schema must exist with an accepted type; with exact, no other columns.
+def check_columns(df, schema, what, exit_code, exact, extra=None):
+    """Every column of the schema must exist with an accepted type; with exact, no other columns
+    but the `extra` ones ({name, type}: a source's customer features).
 
     Returns the DataFrame with the schema's columns, in the schema's order, cast to the exact types
-    (so an int column where bigint is expected is widened, never narrowed)."""
+    (so an int column where bigint is expected is widened, never narrowed), then the extra columns."""
     actual = {f.name: f.dataType.simpleString() for f in df.schema.fields}
     props = schema["properties"]
-    problems = []
+    extra = extra or []
+    problems = [f"column {e['name']!r} is missing (a feature the run that wrote it declares)" for e in extra if e["name"] not in actual]
     for name, prop in props.items():
         want, _ = spark_type(prop)
         if name not in actual:
@@ -38,7 +40,7 @@ def check_columns(df, schema, what, exit_code, exact):
             problems.append(f"column {name!r} has type {actual[name]}, expected {want}")
     if exact:
         for name in actual:
-            if name not in props:
+            if name not in props and name not in {e["name"] for e in extra}:
                 problems.append(f"column {name!r} is not in the schema {schema.get('title')}")
     if problems:
         raise RunnerError(
@@ -49,4 +51,5 @@ def check_columns(df, schema, what, exit_code, exact):
         )
     from pyspark.sql import functions as F
 
-    return df.select([F.col(n).cast(spark_type(p)[0]).alias(n) for n, p in props.items()])
+    return df.select([F.col(n).cast(spark_type(p)[0]).alias(n) for n, p in props.items()]
+                     + [F.col(e["name"]).cast(e["type"]).alias(e["name"]) for e in extra])

@@ -12,7 +12,7 @@ from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import functions as F
 
-from .classifier import ESTIMATORS, LABEL, labelled_rows, preparation, without_empty_features
+from .classifier import ESTIMATORS, LABEL, labelled_rows, preparation, with_source_features, without_empty_features
 from .errors import INVALID_INPUT, RunnerError
 from .metrics import two_proportion_test
 
@@ -78,7 +78,7 @@ def _qini(test, bins=20):
 def run(spark, stage, log, ctx):
     config = stage["config"]
     treatment = config["treatment"]
-    source = spark.table(stage["input"]).withColumn(
+    source = with_source_features(spark, spark.table(stage["input"]), config).withColumn(
         "__arm", F.when(F.col(treatment["column"]) == F.lit(treatment["value"]), "treatment").otherwise("control"))
     rows, counts = labelled_rows(source, config, stage["input"], by=("__arm",))
     config = without_empty_features(rows, config, log, stage["name"])

@@ -36,6 +36,7 @@ SELECT
   customer_id,
   exposed_ts,
   test_group,
+  CAST(NULL AS STRING) AS arm,
   responded,
   CASE WHEN responded THEN timestamp_seconds(unix_seconds(exposed_ts) + CAST(u_revenue * 604800 AS BIGINT)) END AS response_ts,
   CASE WHEN responded THEN round(20 + u_revenue * 180, 2) END AS revenue

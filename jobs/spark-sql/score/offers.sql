@@ -1,5 +1,6 @@
--- Every customer with every campaign type on every channel: the offers a campaign could make.
+-- Every customer with every campaign type on every channel the campaigns used: the offers a campaign
+-- could make, in the campaigns' own vocabulary.
 SELECT p.*, t.campaign_type, ch.channel
 FROM customer_profile p
-LATERAL VIEW explode(array('coupon', 'new_product', 'loyalty')) t AS campaign_type
-LATERAL VIEW explode(array('email', 'sms', 'push', 'social')) ch AS channel
+CROSS JOIN (SELECT DISTINCT campaign_type FROM campaigns) t
+CROSS JOIN (SELECT DISTINCT channel FROM campaigns) ch

@@ -17,13 +17,19 @@ based AS (
     END AS basis_value
   FROM offer_scores o
   WHERE o.campaign_type = :campaign_type
+),
+-- Each channel's contact cost from :channel_costs (channel=cost pairs); an offer on a channel without a
+-- cost stops the run naming it.
+priced AS (
+  SELECT b.*,
+    coalesce(CAST(element_at(str_to_map(:channel_costs, ',', '='), b.channel) AS DOUBLE),
+             raise_error(concat('invalid input: channel ', b.channel, ' has no contact cost; fix: add ', b.channel, '=<cost> to --param channel_costs'))) AS cost
+  FROM based b
 )
 SELECT
   o.customer_id, o.segment, o.campaign_type, o.channel, o.p_response, o.uplift,
   o.basis_value * v.revenue_per_response AS expected_revenue,
-  c.cost,
-  o.basis_value * v.revenue_per_response * :margin - c.cost AS expected_profit
-FROM based o
+  o.cost,
+  o.basis_value * v.revenue_per_response * :margin - o.cost AS expected_profit
+FROM priced o
 JOIN value v ON v.campaign_type = o.campaign_type
-JOIN (SELECT 'email' AS channel, :cost_email AS cost UNION ALL SELECT 'sms', :cost_sms
-      UNION ALL SELECT 'push', :cost_push UNION ALL SELECT 'social', :cost_social) c ON c.channel = o.channel

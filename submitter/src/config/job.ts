@@ -109,6 +109,7 @@ export function checkJob(files: JobFiles): LoadedJob {
       const spec = definition.params[input.fromRun.param];
       if (!spec) at(["inputs", name, "fromRun", "param"], `parameter "${input.fromRun.param}" is not declared under params`);
       else if (spec.type !== "runId") at(["inputs", name, "fromRun", "param"], `parameter "${input.fromRun.param}" must have type runId`);
+      else if (spec.optional && !input.optional) at(["inputs", name, "optional"], `parameter "${input.fromRun.param}" may be left out, so this input must be optional: add optional: true`);
     } else {
       for (const m of input.uri.matchAll(/\{([^}]*)\}/g)) {
         const spec = definition.params[m[1]!];
@@ -186,7 +187,11 @@ function mllibProblems(config: MllibConfig, shown: string, file: string, definit
         if (column !== undefined && [...config.numeric, ...config.categorical].includes(column)) at(key, `"${column}" is a feature; the ${key} prediction cannot be one`);
       }
     }
-  } else if (config.algorithm === "uplift") {
+  }
+  if ("sourceFeatures" in config && config.sourceFeatures && !Object.hasOwn(definition.inputs, config.sourceFeatures.input)) {
+    at("sourceFeatures.input", `"${config.sourceFeatures.input}" is not an input of ${file}`);
+  }
+  if (config.algorithm === "uplift") {
     for (const column of config.log1p) {
       if (!config.numeric.includes(column)) at("log1p", `"${column}" is not one of the numeric features`);
     }

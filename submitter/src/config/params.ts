@@ -99,6 +99,7 @@ export function resolveParams(job: Pick<JobDefinition, "name" | "params">, file:
     const raw = Object.hasOwn(given, name) ? given[name] : defaultOf(spec);
     if (raw === undefined) {
       if (spec.type === "date" && spec.fromRun) continue; // taken from the source run (plan/inputs.ts)
+      if (spec.type === "runId" && spec.optional) continue; // its inputs are read as absent
       problems.push({ path: name, message: `is required${spec.description ? ` (${spec.description})` : ""}: pass --param ${name}=...` });
       continue;
     }

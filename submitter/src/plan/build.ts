@@ -7,6 +7,7 @@ import {
   type PlanSources,
   tables,
   type CheckSpec,
+  type MllibConfig,
   type DefinitionCheckSpec,
   type ParamValue,
   type PlanStage,
@@ -24,6 +25,8 @@ export interface PlanContext {
   params: Record<string, ParamValue>;
   /** URI of every input, by input name (optional inputs that are absent are left out). */
   inputUris: Record<string, string>;
+  /** Columns beyond the schema that an input carries (a source's customer features), by input name. */
+  inputExtras?: Record<string, { name: string; type: "double" | "string" }[]>;
   /** URI of every saved model the job loads, by its name under `models:`. */
   modelUris?: Record<string, string>;
   /** Engine-specific Spark settings merged under the job's own (the job wins). */
@@ -80,7 +83,8 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
         ...(stage.metrics ? { metrics: stage.metrics } : {}),
       };
     }
-    const { file, config } = job.mllib.get(stage.name)!;
+    const { file, config: declared } = job.mllib.get(stage.name)!;
+    const config = withSourceFeatures(declared, ctx.inputExtras ?? {});
     const kParam = config.algorithm === "kmeans" ? config.k.param : undefined;
     const k = kParam ? ctx.params[kParam]?.value : undefined;
     return {
@@ -100,7 +104,8 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
     .filter(([name]) => ctx.inputUris[name] !== undefined)
     .map(([name, spec]) => {
       used.add(spec.schema);
-      return { name, uri: ctx.inputUris[name]!, format: "parquet" as const, table: spec.schema };
+      const extra = ctx.inputExtras?.[name];
+      return { name, uri: ctx.inputUris[name]!, format: "parquet" as const, table: spec.schema, ...(extra?.length ? { extraColumns: extra } : {}) };
     });
   const emptyInputs = Object.entries(def.inputs)
     .filter(([name, spec]) => "fromRun" in spec && spec.emptyWhenAbsent && ctx.inputUris[name] === undefined)
@@ -113,7 +118,9 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
   const base = runUri(ctx.root, ctx.runId);
   const outputs = Object.entries(def.outputs).filter(([, spec]) => !(spec.optional && absentViews.has(spec.from))).map(([name, spec]) => {
     used.add(spec.schema);
-    return { name, view: spec.from, table: spec.schema, uri: joinUri(base, name), ...(spec.files ? { files: spec.files } : {}) };
+    const features = ctx.sources?.tables[spec.from as "customers"]?.features;
+    const extra = features ? [...Object.keys(features.numeric).map((n) => ({ name: n, type: "double" as const })), ...Object.keys(features.categorical).map((n) => ({ name: n, type: "string" as const }))] : [];
+    return { name, view: spec.from, table: spec.schema, uri: joinUri(base, name), ...(spec.files ? { files: spec.files } : {}), ...(extra.length ? { extraColumns: extra } : {}) };
   });
   const tableSchemas: Record<string, Record<string, unknown>> = {};
   for (const name of [...used].sort()) tableSchemas[name] = tableJsonSchema(tables[name as TableName]);
@@ -131,6 +138,20 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
     checks: def.checks.map((check) => resolveBounds(check, ctx.params)),
     tables: tableSchemas,
     sparkConf: { ...BASE_SPARK_CONF, ...(ctx.engineConf ?? {}), ...def.sparkConf },
+  };
+}
+
+/** A supervised stage that learns from a source's customer features gets them as numeric and categorical columns. */
+function withSourceFeatures<C extends MllibConfig>(config: C, extras: Record<string, { name: string; type: "double" | "string" }[]>): C {
+  if (!("sourceFeatures" in config) || !config.sourceFeatures) return config;
+  const extra = extras[config.sourceFeatures.input] ?? [];
+  const numeric = extra.filter((c) => c.type === "double").map((c) => c.name);
+  const categorical = extra.filter((c) => c.type === "string").map((c) => c.name);
+  return {
+    ...config,
+    numeric: [...config.numeric, ...numeric.filter((n) => !config.numeric.includes(n))],
+    categorical: [...config.categorical, ...categorical.filter((n) => !config.categorical.includes(n))],
+    sourceFeatures: { ...config.sourceFeatures, numeric, categorical },
   };
 }
 

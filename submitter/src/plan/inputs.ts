@@ -32,8 +32,9 @@ export async function resolveInputs(
   storage: Storage,
   root: string,
   cwd = process.cwd(),
-): Promise<Record<string, string>> {
+): Promise<{ uris: Record<string, string>; extras: Record<string, ExtraColumn[]> }> {
   const uris: Record<string, string> = {};
+  const extras: Record<string, ExtraColumn[]> = {};
   const problems: Problem[] = [];
   const missingJobs = new Set<string>();
   for (const [name, spec] of Object.entries(def.inputs)) {
@@ -41,7 +42,9 @@ export async function resolveInputs(
       uris[name] = absolute(substitute(spec.uri, params), cwd);
       continue;
     }
-    const source = String(params[spec.fromRun.param]!.value);
+    const given = params[spec.fromRun.param];
+    if (given === undefined) continue; // an optional run left out: its inputs are optional (checked with the definition)
+    const source = String(given.value);
     const state = await readManifest(storage, runUri(root, source));
     if (!state.complete && problems.some((p) => p.message.startsWith(`run ${source} `))) continue;
     const jobs = [spec.fromRun.job].flat();
@@ -60,6 +63,7 @@ export async function resolveInputs(
       continue;
     }
     uris[name] = output.uri;
+    if (output.extraColumns?.length) extras[name] = output.extraColumns;
   }
   if (problems.length) {
     throw new SparkjobsError("input", `inputs of job ${def.name} cannot be found`, {
@@ -67,8 +71,10 @@ export async function resolveInputs(
       fix: `run the job that makes them first (${makeCommand([...missingJobs][0] ?? upstreamJob(def))}), or pass the id of a complete run`,
     });
   }
-  return uris;
+  return { uris, extras };
 }
+
+export type ExtraColumn = { name: string; type: "double" | "string" };
 
 /** The saved models a job loads (`models:`), found through the manifests of the runs that saved them. */
 export async function resolveModels(

@@ -55,7 +55,7 @@ export async function validateOutput(storage: Storage, name: string, output: Man
       else present.push(rule);
     }
     for (const c of footer.columns) {
-      if (!rules.some((r) => r.name === c.name)) report.problems.push({ file: uri, path: c.name, message: `column is not in the table schema ${output.table}` });
+      if (!rules.some((r) => r.name === c.name) && !output.extraColumns?.some((e) => e.name === c.name)) report.problems.push({ file: uri, path: c.name, message: `column is not in the table schema ${output.table}` });
     }
     report.rows += footer.rows;
     let firstRow = 0;

@@ -80,6 +80,13 @@ function checkPresent(name: CanonicalTable, spec: PresentSource, where: (...rest
   if (spec.timezone !== undefined && !isValidTimeZone(spec.timezone)) at(where("timezone"), `"${spec.timezone}" is not a time zone; use a name such as UTC or Europe/London`);
   const columns = canonicalColumns(name);
   const known = new Set(columns.map((c) => c.name));
+  if (spec.features && name !== "customers") at(where("features"), "features are customer attributes: declare them under tables.customers");
+  for (const kind of ["numeric", "categorical"] as const) {
+    for (const feature of Object.keys(spec.features?.[kind] ?? {})) {
+      if (known.has(feature)) at(where("features", kind, feature), `"${feature}" is a column of the canonical table ${name}: map it under columns, or give the feature another name`);
+      if (kind === "categorical" && feature in (spec.features?.numeric ?? {})) at(where("features", kind, feature), `"${feature}" is declared numeric too: give it one kind`);
+    }
+  }
   for (const column of Object.keys(spec.columns)) {
     if (!known.has(column)) {
       at(where("columns", column), `"${column}" is not a column of the canonical table ${name} (its columns: ${[...known].join(", ")})`);

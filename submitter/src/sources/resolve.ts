@@ -108,6 +108,7 @@ export async function loadSources(path: string, storage: Storage, cwd = process.
       columns: spec.columns,
       ...(spec.filter !== undefined ? { filter: spec.filter } : {}),
       timezone: spec.timezone ?? def.timezone,
+      ...(spec.features ? { features: spec.features } : {}),
     };
   }
   if (problems.length) {

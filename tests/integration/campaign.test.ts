@@ -1,0 +1,130 @@
+/**
+ * A customer-level campaign file (one row per customer, two treatment arms sharing one control
+ * group, outcomes; no order lines) through sources/email-campaign.yaml, ingest, and kpis, response
+ * and uplift without a segmentation: each arm's A/B interval against the planted effect, the counts
+ * recounted from the CSV itself, and the models against scikit-learn on the same splits.
+ */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cliJson, manifestOf, python, readOutput, repo, root } from "./helpers.js";
+
+const CUSTOMERS = 12000;
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+function readCsv(file: string): Record<string, string>[] {
+  const [head, ...lines] = readFileSync(file, "utf8").trim().split("\n");
+  const names = head!.split(",");
+  return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [names[i]!, v])));
+}
+
+describe("a customer-level e-mail campaign through sources/email-campaign.yaml, ingest and kpis", () => {
+  let dir: string;
+  let ingest: any;
+  let kpis: any;
+  let response: any;
+  let uplift: any;
+  let peer: any;
+  let rows: Record<string, string>[];
+  let truth: Record<string, string>[];
+  let checksums: Record<string, string>;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "sparkjobs-campaign-"));
+    execFileSync(python(), [join(repo, "fixtures", "make_campaign_csv.py"), join(dir, "email-campaign.csv"), "--customers", String(CUSTOMERS), "--seed", "7"]);
+    copyFileSync(join(repo, "sources", "email-campaign.yaml"), join(dir, "email-campaign.yaml"));
+    checksums = Object.fromEntries(readdirSync(dir).map((f) => [f, sha256(join(dir, f))]));
+    rows = readCsv(join(dir, "email-campaign.csv"));
+    truth = readCsv(join(dir, "email-campaign.truth.csv"));
+    const i = cliJson(["run", "ingest", "--param", `sources=${join(dir, "email-campaign.yaml")}`, "--run-id", "it-campaign-ingest"]);
+    expect(i.result.code, i.result.stderr.slice(-3000)).toBe(0);
+    ingest = i.json;
+    const k = cliJson(["run", "kpis", "--param", "source=it-campaign-ingest", "--run-id", "it-campaign-kpis"]);
+    expect(k.result.code, k.result.stderr.slice(-3000)).toBe(0);
+    kpis = k.json;
+    const r = cliJson(["run", "response", "--param", "source=it-campaign-ingest", "--param", "min_auc=0.55", "--run-id", "it-campaign-response"]);
+    expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
+    response = r.json;
+    const u = cliJson(["run", "uplift", "--param", "source=it-campaign-ingest", "--run-id", "it-campaign-uplift"]);
+    expect(u.result.code, u.result.stderr.slice(-3000)).toBe(0);
+    uplift = u.json;
+  });
+
+  beforeAll(async () => {
+    const r = await manifestOf(root(), "it-campaign-response");
+    const u = await manifestOf(root(), "it-campaign-uplift");
+    peer = JSON.parse(execFileSync(python(), [join(import.meta.dirname, "sklearn_campaign.py"), join(dir, "email-campaign.csv"), r.outputs.response_scores.uri, u.outputs.uplift_scores.uri], { encoding: "utf8" }));
+  });
+
+  it("ingest maps every row onto customers and campaigns, with the arm of each contacted customer", async () => {
+    expect(ingest.metrics.ingest.tables.customers).toMatchObject({ read: CUSTOMERS, accepted: CUSTOMERS, rejected: 0 });
+    expect(ingest.metrics.ingest.tables.campaigns).toMatchObject({ read: CUSTOMERS, accepted: CUSTOMERS, rejected: 0 });
+    expect(ingest.metrics.ingest.absent).toEqual(["transactions", "products", "events"]);
+    const campaigns = await readOutput((await manifestOf(root(), "it-campaign-ingest")).outputs.campaigns);
+    const arms = new Map<string, number>();
+    for (const c of campaigns) arms.set(`${c.test_group}/${c.arm}`, (arms.get(`${c.test_group}/${c.arm}`) ?? 0) + 1);
+    const count = (segment: string) => rows.filter((r) => r.segment === segment).length;
+    expect(Object.fromEntries(arms)).toEqual({ "treatment/mens": count("Mens E-Mail"), "treatment/womens": count("Womens E-Mail"), "control/null": count("No E-Mail") });
+    expect(campaigns.filter((c) => c.responded).length).toBe(rows.filter((r) => r.conversion === "1").length);
+  });
+
+  it("each arm's A/B test: the counts are the file's, and the 95% interval of the lift covers the planted effect", async () => {
+    const tests = await readOutput((await manifestOf(root(), "it-campaign-kpis")).outputs.ab_tests);
+    expect(tests.map((t) => t.arm).sort()).toEqual(["mens", "womens"]);
+    const control = rows.filter((r) => r.segment === "No E-Mail");
+    const controlRate = control.filter((r) => r.conversion === "1").length / control.length;
+    for (const [arm, segment, column] of [["mens", "Mens E-Mail", "p_mens"], ["womens", "Womens E-Mail", "p_womens"]] as const) {
+      const t = tests.find((x) => x.arm === arm)!;
+      const treated = rows.filter((r) => r.segment === segment);
+      const rate = treated.filter((r) => r.conversion === "1").length / treated.length;
+      const planted = truth.reduce((s, x) => s + Number(x[column]) - Number(x.p_control), 0) / truth.length;
+      console.log(`campaign ${arm}: lift ${Number(t.lift).toFixed(4)} [${Number(t.ci_low).toFixed(4)}, ${Number(t.ci_high).toFixed(4)}], planted ${planted.toFixed(4)}, p=${Number(t.p_value).toExponential(2)}`);
+      expect(Number(t.treatment_rows)).toBe(treated.length);
+      expect(Number(t.control_rows)).toBe(control.length);
+      expect(t.lift).toBeCloseTo(rate - controlRate, 12);
+      expect(t.ci_low).toBeLessThanOrEqual(planted);
+      expect(t.ci_high).toBeGreaterThanOrEqual(planted);
+      expect(t.significant).toBe(true);
+    }
+  });
+
+  it("KPIs without a segmentation: every contacted customer is unsegmented, the e-mails cost what channel_costs says", async () => {
+    const k = await readOutput((await manifestOf(root(), "it-campaign-kpis")).outputs.campaign_kpis);
+    const contacted = rows.filter((r) => r.segment !== "No E-Mail");
+    const overall = k.find((x) => x.scope === "overall")!;
+    expect(Number(overall.contacted)).toBe(contacted.length);
+    expect(Number(overall.cost)).toBeCloseTo(contacted.length * 0.1, 6);
+    expect(Number(overall.revenue)).toBeCloseTo(contacted.reduce((s, r) => s + Number(r.spend), 0), 4);
+    expect(k.filter((x) => x.scope === "segment").map((x) => x.scope_value)).toEqual(["unsegmented"]);
+    expect(kpis.checks.every((c: any) => c.passed)).toBe(true);
+  });
+
+  it("response learns from the source's customer features: held-out AUC within 0.01 of scikit-learn's logistic regression on the same split", async () => {
+    const p = peer.response;
+    console.log(`campaign response: held-out AUC logistic ${p.spark_logistic_auc.toFixed(4)}, gbt ${p.spark_gbt_auc.toFixed(4)}, scikit-learn logistic ${p.sklearn_logistic_auc.toFixed(4)} (${p.train} training, ${p.test} test customers)`);
+    const manifest = await manifestOf(root(), "it-campaign-response");
+    expect(manifest.models.response_logistic.columns).toEqual(expect.arrayContaining(["months_since_purchase", "past_spend", "bought_mens", "bought_womens", "new_customer", "purchase_channel"]));
+    expect(p.spark_logistic_auc).toBeCloseTo(response.metrics.response.models.logistic.auc, 9);
+    expect(Math.abs(p.spark_logistic_auc - p.sklearn_logistic_auc)).toBeLessThanOrEqual(0.01);
+    expect(p.train + p.test).toBe(rows.filter((x) => x.segment !== "No E-Mail").length);
+  });
+
+  it("uplift: the top 30% by predicted uplift lift more than the average effect; Qini against a scikit-learn two-model learner on the same rows", () => {
+    const u = peer.uplift;
+    console.log(`campaign uplift: observed lift all ${u.average_lift.toFixed(4)}, top 30% by uplift ${u.top30_lift.toFixed(4)} (scikit-learn's ${u.sklearn_top30_lift.toFixed(4)}); ` +
+      `Qini ${u.spark_qini.toFixed(5)} against scikit-learn's ${u.sklearn_qini.toFixed(5)} (${u.test} held-out customers)`);
+    const all = uplift.metrics.uplift.all;
+    expect(u.test).toBe(all.treatmentRows + all.controlRows);
+    expect(u.average_lift).toBeCloseTo(all.lift, 12);
+    expect(u.top30_lift).toBeGreaterThan(u.average_lift);
+    expect(u.spark_qini).toBeGreaterThan(0);
+    expect(u.spark_qini).toBeGreaterThanOrEqual(0.75 * u.sklearn_qini);
+  });
+
+  it("the files are unchanged (sha256 before and after)", () => {
+    expect(Object.fromEntries(readdirSync(dir).map((f) => [f, sha256(join(dir, f))]))).toEqual(checksums);
+  });
+});
