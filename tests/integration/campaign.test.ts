@@ -16,7 +16,7 @@ const CUSTOMERS = 12000;
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 function readCsv(file: string): Record<string, string>[] {
-  const [head, ...lines] = readFileSync(file, "utf8").trim().split("\n");
+  const [head, ...lines] = readFileSync(file, "utf8").trim().split(/\r?\n/);
   const names = head!.split(",");
   return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [names[i]!, v])));
 }
@@ -48,7 +48,7 @@ describe("a customer-level e-mail campaign through sources/email-campaign.yaml, 
     const r = cliJson(["run", "response", "--param", "source=it-campaign-ingest", "--param", "min_auc=0.55", "--run-id", "it-campaign-response"]);
     expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
     response = r.json;
-    const u = cliJson(["run", "uplift", "--param", "source=it-campaign-ingest", "--run-id", "it-campaign-uplift"]);
+    const u = cliJson(["run", "uplift", "--param", "source=it-campaign-ingest", "--param", "arm=mens", "--run-id", "it-campaign-uplift"]);
     expect(u.result.code, u.result.stderr.slice(-3000)).toBe(0);
     uplift = u.json;
   });
@@ -112,12 +112,15 @@ describe("a customer-level e-mail campaign through sources/email-campaign.yaml, 
     expect(p.train + p.test).toBe(rows.filter((x) => x.segment !== "No E-Mail").length);
   });
 
-  it("uplift: the top 30% by predicted uplift lift more than the average effect; Qini against a scikit-learn two-model learner on the same rows", () => {
+  it("uplift of the men's e-mail: the top 30% by predicted uplift lift more than the average effect; Qini against a scikit-learn two-model learner on the same rows", () => {
     const u = peer.uplift;
     console.log(`campaign uplift: observed lift all ${u.average_lift.toFixed(4)}, top 30% by uplift ${u.top30_lift.toFixed(4)} (scikit-learn's ${u.sklearn_top30_lift.toFixed(4)}); ` +
       `Qini ${u.spark_qini.toFixed(5)} against scikit-learn's ${u.sklearn_qini.toFixed(5)} (${u.test} held-out customers)`);
     const all = uplift.metrics.uplift.all;
     expect(u.test).toBe(all.treatmentRows + all.controlRows);
+    // The men's arm and the shared control group, nothing of the women's arm.
+    expect(all.treatmentRows).toBeLessThan(rows.filter((x) => x.segment === "Mens E-Mail").length);
+    expect(all.treatmentRows + all.controlRows).toBeLessThan(rows.filter((x) => x.segment !== "Womens E-Mail").length);
     expect(u.average_lift).toBeCloseTo(all.lift, 12);
     expect(u.top30_lift).toBeGreaterThan(u.average_lift);
     expect(u.spark_qini).toBeGreaterThan(0);

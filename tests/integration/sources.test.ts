@@ -89,8 +89,9 @@ describe("source definitions: mistakes found before Spark starts", () => {
     const r = check("columns.yaml", definition(TRANSACTIONS.replace("quantity: Menge", "qty: Menge") + "  products: { absent: true }\n  events: { absent: true }\n  campaigns: { absent: true }"));
     expect(r.code).toBe(3);
     expect(scrub(r.stderr, dir)).toMatchInlineSnapshot(`
-      "error: source definition <tmp>/columns.yaml is not valid (1 problem)
+      "error: source definition <tmp>/columns.yaml is not valid (2 problems)
         - <tmp>/columns.yaml:4: tables.customers: is missing: map it (path or table, format, columns) or declare it absent with customers: { absent: true }
+        - <tmp>/columns.yaml:14: tables.transactions.columns.qty: "qty" is not a column of the canonical table transactions (its columns: order_id, line_no, customer_id, order_ts, product_id, category, quantity, unit_price, payment_method, region, status)
         fix: correct the fields listed above; the reference is schemas/json/source-definition.schema.json and the README's "Your own data""
     `);
   });
