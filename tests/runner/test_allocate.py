@@ -59,6 +59,14 @@ def test_a_budget_of_zero_chooses_nobody(spark):
     assert chosen == {} and metrics["chosen"] == 0 and metrics["cost"] == 0.0
 
 
+def test_a_budget_of_zero_chooses_nobody_when_value_over_cost_rounds(spark):
+    # 15.175392 - (15.175392 / 1.5) x 1.5 is 1.8e-15 in floating point, not 0: the option that sets
+    # the highest price of budget must still not be worth taking at that price.
+    assert 15.175392 - (15.175392 / 1.5) * 1.5 > 0
+    metrics, chosen = solve(spark, [("a", "social", 15.175392, 1.5), ("b", "email", 1.0, 0.5)], 0.0)
+    assert chosen == {} and metrics["chosen"] == 0 and metrics["cost"] == 0.0
+
+
 def test_a_negative_cost_is_an_error(spark):
     with pytest.raises(RunnerError) as e:
         solve(spark, [("a", "push", 1.0, -0.1)], 1.0)

@@ -39,7 +39,9 @@ def run(spark, stage, log, ctx):
     lam, steps = 0.0, 0
     if spend > budget:
         top = options.where(F.col(cost) > 0).agg(F.max(F.col(value) / F.col(cost))).first()[0] or 0.0
-        lo, hi = 0.0, float(top)  # at hi no option with a cost is worth taking
+        # At hi no option with a cost is worth taking: a hair above the best value per cost, as
+        # value - top x cost can round to just above 0 for the option that sets top.
+        lo, hi = 0.0, float(top) * (1 + 1e-9)
         for steps in range(1, STEPS + 1):
             mid = (lo + hi) / 2
             if _cost(_choose(options, entity, value, cost, mid), cost) > budget:

@@ -9,8 +9,6 @@ SELECT
   coalesce(sum(expected_revenue), 0D) AS expected_revenue,
   coalesce(sum(expected_profit), 0D) AS expected_profit,
   CASE WHEN sum(cost) > 0 THEN sum(expected_profit) / sum(cost) END AS expected_roi,
-  count_if(channel = 'email') AS email,
-  count_if(channel = 'sms') AS sms,
-  count_if(channel = 'push') AS push,
-  count_if(channel = 'social') AS social
+  -- contacts per channel, in the campaigns' own channel names
+  (SELECT map_from_entries(collect_list(struct(channel, n))) FROM (SELECT channel, count(*) AS n FROM target_list GROUP BY channel)) AS contacts
 FROM target_list
