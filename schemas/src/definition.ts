@@ -40,6 +40,8 @@ export const paramSpec = z.discriminatedUnion("type", [
     }).optional(),
   }),
   z.strictObject({ ...paramBase, type: z.literal("enum"), values: z.array(z.string()).min(1), default: z.string().optional() }),
+  /** One or more of `values`, given separated by commas ("recency_days,frequency,monetary"); each at most once. */
+  z.strictObject({ ...paramBase, type: z.literal("list"), values: z.array(z.string().min(1)).min(1), default: z.string().optional() }),
   z.strictObject({
     ...paramBase,
     type: z.literal("runId"),
@@ -203,7 +205,8 @@ export const kmeansConfig = z.strictObject({
   description: z.string().optional(),
   /** Key column carried through to the assignments. */
   idColumn: identifier,
-  features: z.array(identifier).min(1),
+  /** The columns clustered on; or a job parameter of type list that names them (its values are the choices). */
+  features: z.union([z.array(identifier).min(1), z.strictObject({ param: identifier })]),
   /** Columns transformed with log(1 + x) before scaling (skewed money and counts). */
   log1p: z.array(identifier).default([]),
   standardize: z.boolean().default(true),
@@ -219,13 +222,22 @@ export const kmeansConfig = z.strictObject({
   params: kmeansParams.default(kmeansParams.parse({})),
   /** Columns copied from the input into the assignments output. */
   passthrough: z.array(identifier).default([]),
-  /** How clusters are named from their centroids. */
+  /**
+   * The customer columns behind the segment profiles and the business names: clusters are named
+   * from their centroids on these (log-transformed and standardised like the features, whether
+   * they were clustered on or not).
+   */
   naming: z.strictObject({
     recency: identifier,
     frequency: identifier,
     monetary: identifier,
     tenure: identifier,
   }),
+  /**
+   * business: high-value, loyal, potential, churning (suffixed -2, -3 beyond four); numbered:
+   * segment-1, segment-2, ... by size. Or a job parameter (enum of the two) that says which.
+   */
+  names: z.union([z.enum(["business", "numbered"]), z.strictObject({ param: identifier })]).default("business"),
   /** View names for the stage's results. */
   outputs: z.strictObject({ assignments: identifier, profiles: identifier }),
 });
@@ -257,6 +269,17 @@ export const classifierModel = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("logistic"), params: logisticParams.default(logisticParams.parse({})) }),
 ]);
 
+/**
+ * The feature columns a source declares for its customers (the extra columns of `input`, joined to
+ * the rows by `key`); the plan fills numeric and categorical from the input run's manifest.
+ */
+const sourceFeatures = z.strictObject({
+  input: identifier,
+  key: identifier,
+  numeric: z.array(identifier).default([]),
+  categorical: z.array(identifier).default([]),
+});
+
 /** What every supervised stage (classifier, uplift) reads: the rows' label, features and split. */
 const supervised = {
   /** Columns copied from the input rows into the predictions (keys and grouping columns). */
@@ -272,12 +295,7 @@ const supervised = {
    * Also learn from the feature columns a source declares for its customers (the extra columns of
    * this input, joined to the rows by `key`); the plan lists them under numeric and categorical.
    */
-  sourceFeatures: z.strictObject({
-    input: identifier,
-    key: identifier,
-    numeric: z.array(identifier).default([]),
-    categorical: z.array(identifier).default([]),
-  }).optional(),
+  sourceFeatures: sourceFeatures.optional(),
   /** Rows whose hash of `by` (with the seed) falls below testFraction are held out for evaluation. */
   split: z.strictObject({
     by: identifier,
@@ -312,6 +330,8 @@ export const scoreConfig = z.strictObject({
   keep: z.array(identifier).min(1),
   /** Name of the probability column written. */
   probability: identifier.default("p_response"),
+  /** The source's customer feature columns the model may have learned from, joined to the rows before scoring. */
+  sourceFeatures: sourceFeatures.optional(),
   outputs: z.strictObject({ scores: identifier }),
 });
 export type ScoreConfig = z.infer<typeof scoreConfig>;

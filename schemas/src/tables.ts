@@ -12,7 +12,10 @@ export const VOCABULARY_WORD = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const word = (description: string) => col.matching(VOCABULARY_WORD, `${description} (a word of your vocabulary: lower case letters, digits, _ and -)`);
 const campaignType = (description = "the kind of offer, e.g. coupon, new_product, loyalty") => word(description);
 const channel = (description = "how the customer was contacted, e.g. email, sms, push, social") => word(description);
-const segmentName = col.matching(/^((high-value|loyal|potential|churning)(-[0-9]+)?|unsegmented)$/, "business name of the segment; a suffix -2, -3 when k > 4; unsegmented without a segmentation");
+const segmentName = col.matching(
+  /^((high-value|loyal|potential|churning)(-[0-9]+)?|segment-[0-9]+|unsegmented)$/,
+  "business name of the segment (a suffix -2, -3 when k > 4), segment-1, segment-2, ... when numbered, unsegmented without a segmentation",
+);
 
 // ---------------------------------------------------------------- inputs
 

@@ -4,7 +4,7 @@
  * here from the run's clean transactions.
  */
 import { describe, expect, it } from "vitest";
-import { cliJson, ensureOnlineRetail, ensureSegmentation, GEN, manifestOf, ONLINE_RETAIL, PIPELINE, readOutput, root, SEG } from "./helpers.js";
+import { cliJson, ensureOnlineRetail, ensureSegmentation, GEN, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_PIPELINE, PIPELINE, readOutput, root, SEG } from "./helpers.js";
 
 type Row = Record<string, unknown>;
 
@@ -71,13 +71,13 @@ describe("basket-rules", () => {
   });
 
   it("UCI Online Retail: the rules' support, confidence and lift equal counts over its clean orders", async () => {
-    // The run online-retail.test.ts makes too: whichever file runs first makes it.
+    // The runs of the retail-analytics pipeline online-retail.test.ts runs: whichever file runs first makes them.
     ensureOnlineRetail();
     const runId = ONLINE_RETAIL.runId;
-    const r = cliJson(["run", "basket-rules", "--param", `transactions=${runId}`, "--run-id", "it-online-retail-rules"]);
+    const r = cliJson(["run", "basket-rules", "--param", `transactions=${runId}`, "--param", "min_support=0.01", "--param", "min_confidence=0.1", "--run-id", `${ONLINE_RETAIL_PIPELINE.runId}.basket_rules`]);
     expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
     const m = r.json.metrics.rules;
-    const rules = (await readOutput((await manifestOf(root(), "it-online-retail-rules")).outputs.basket_rules)).sort((a, b) => Number(a.rank) - Number(b.rank));
+    const rules = (await readOutput((await manifestOf(root(), `${ONLINE_RETAIL_PIPELINE.runId}.basket_rules`)).outputs.basket_rules)).sort((a, b) => Number(a.rank) - Number(b.rank));
     console.log(`basket-rules (online retail): ${m.baskets} orders, ${m.frequentItemsets} frequent itemsets at support ${m.minSupport}, ${m.rules} rules; ` +
       `top: ${rules.slice(0, 3).map((x) => `${x.antecedent} -> ${x.consequent} (lift ${Number(x.lift).toFixed(1)}, confidence ${Number(x.confidence).toFixed(2)})`).join("; ")}`);
     expect(m.rules).toBeGreaterThan(10);

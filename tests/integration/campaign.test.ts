@@ -1,8 +1,10 @@
 /**
  * A customer-level campaign file (one row per customer, two treatment arms sharing one control
- * group, outcomes; no order lines) through sources/email-campaign.yaml, ingest, and kpis, response
- * and uplift without a segmentation: each arm's A/B interval against the planted effect, the counts
- * recounted from the CSV itself, and the models against scikit-learn on the same splits.
+ * group, outcomes; no order lines) through sources/email-campaign.yaml and the shipped
+ * campaign-targeting pipeline (ingest, kpis, response, uplift, score-uplift, target) without a
+ * segmentation: each arm's A/B interval against the planted effect, the counts recounted from the
+ * CSV itself, the models against scikit-learn on the same splits, the scores against the uplift
+ * run's own predictions, and the targeting list recounted from the scores and the CSV.
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -13,6 +15,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { cliJson, manifestOf, python, readOutput, repo, root } from "./helpers.js";
 
 const CUSTOMERS = 12000;
+const BUDGET = 300;
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 function readCsv(file: string): Record<string, string>[] {
@@ -21,13 +24,14 @@ function readCsv(file: string): Record<string, string>[] {
   return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [names[i]!, v])));
 }
 
-describe("a customer-level e-mail campaign through sources/email-campaign.yaml, ingest and kpis", () => {
+describe("a customer-level e-mail campaign through sources/email-campaign.yaml and the campaign-targeting pipeline", () => {
   let dir: string;
   let ingest: any;
   let kpis: any;
   let response: any;
   let uplift: any;
   let peer: any;
+  let pipeline: any;
   let rows: Record<string, string>[];
   let truth: Record<string, string>[];
   let checksums: Record<string, string>;
@@ -39,31 +43,35 @@ describe("a customer-level e-mail campaign through sources/email-campaign.yaml, 
     checksums = Object.fromEntries(readdirSync(dir).map((f) => [f, sha256(join(dir, f))]));
     rows = readCsv(join(dir, "email-campaign.csv"));
     truth = readCsv(join(dir, "email-campaign.truth.csv"));
-    const i = cliJson(["run", "ingest", "--param", `sources=${join(dir, "email-campaign.yaml")}`, "--run-id", "it-campaign-ingest"]);
-    expect(i.result.code, i.result.stderr.slice(-3000)).toBe(0);
-    ingest = i.json;
-    const k = cliJson(["run", "kpis", "--param", "source=it-campaign-ingest", "--run-id", "it-campaign-kpis"]);
-    expect(k.result.code, k.result.stderr.slice(-3000)).toBe(0);
-    kpis = k.json;
-    const r = cliJson(["run", "response", "--param", "source=it-campaign-ingest", "--param", "min_auc=0.55", "--run-id", "it-campaign-response"]);
-    expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
-    response = r.json;
-    const u = cliJson(["run", "uplift", "--param", "source=it-campaign-ingest", "--param", "arm=mens", "--run-id", "it-campaign-uplift"]);
-    expect(u.result.code, u.result.stderr.slice(-3000)).toBe(0);
-    uplift = u.json;
+    // The shipped pipeline from the source definition: ingest, kpis, response, uplift (men's arm), score-uplift, target.
+    const p = cliJson(["pipeline", "campaign-targeting", "--param", `sources=${join(dir, "email-campaign.yaml")}`, "--param", "arm=mens",
+      "--param", "campaign_type=merchandise_email", "--param", `budget=${BUDGET}`, "--param", "min_auc=0.55", "--run-id", "it-campaign"]);
+    expect(p.result.code, p.result.stderr.slice(-3000)).toBe(0);
+    pipeline = p.json;
   });
 
   beforeAll(async () => {
-    const r = await manifestOf(root(), "it-campaign-response");
-    const u = await manifestOf(root(), "it-campaign-uplift");
+    // Each step's result (checks, outputs) with its manifest's metrics.
+    const step = async (name: string) => ({ ...pipeline.steps.find((s: any) => s.name === name), metrics: (await manifestOf(root(), `it-campaign.${name}`)).metrics });
+    [ingest, kpis, response, uplift] = await Promise.all(["ingest", "kpis", "response", "uplift"].map(step));
+    const r = await manifestOf(root(), "it-campaign.response");
+    const u = await manifestOf(root(), "it-campaign.uplift");
     peer = JSON.parse(execFileSync(python(), [join(import.meta.dirname, "sklearn_campaign.py"), join(dir, "email-campaign.csv"), r.outputs.response_scores.uri, u.outputs.uplift_scores.uri], { encoding: "utf8" }));
+  });
+
+  it("the pipeline ran every step from the source definition, in order, each reading the one before", () => {
+    expect(pipeline.status).toBe("succeeded");
+    expect(pipeline.steps.map((s: any) => `${s.name}:${s.job}:${s.runId}`)).toEqual([
+      "ingest:ingest:it-campaign.ingest", "kpis:kpis:it-campaign.kpis", "response:response:it-campaign.response",
+      "uplift:uplift:it-campaign.uplift", "score_uplift:score-uplift:it-campaign.score_uplift", "target:target:it-campaign.target",
+    ]);
   });
 
   it("ingest maps every row onto customers and campaigns, with the arm of each contacted customer", async () => {
     expect(ingest.metrics.ingest.tables.customers).toMatchObject({ read: CUSTOMERS, accepted: CUSTOMERS, rejected: 0 });
     expect(ingest.metrics.ingest.tables.campaigns).toMatchObject({ read: CUSTOMERS, accepted: CUSTOMERS, rejected: 0 });
     expect(ingest.metrics.ingest.absent).toEqual(["transactions", "products", "events"]);
-    const campaigns = await readOutput((await manifestOf(root(), "it-campaign-ingest")).outputs.campaigns);
+    const campaigns = await readOutput((await manifestOf(root(), "it-campaign.ingest")).outputs.campaigns);
     const arms = new Map<string, number>();
     for (const c of campaigns) arms.set(`${c.test_group}/${c.arm}`, (arms.get(`${c.test_group}/${c.arm}`) ?? 0) + 1);
     const count = (segment: string) => rows.filter((r) => r.segment === segment).length;
@@ -72,7 +80,7 @@ describe("a customer-level e-mail campaign through sources/email-campaign.yaml, 
   });
 
   it("each arm's A/B test: the counts are the file's, and the 95% interval of the lift covers the planted effect", async () => {
-    const tests = await readOutput((await manifestOf(root(), "it-campaign-kpis")).outputs.ab_tests);
+    const tests = await readOutput((await manifestOf(root(), "it-campaign.kpis")).outputs.ab_tests);
     expect(tests.map((t) => t.arm).sort()).toEqual(["mens", "womens"]);
     const control = rows.filter((r) => r.segment === "No E-Mail");
     const controlRate = control.filter((r) => r.conversion === "1").length / control.length;
@@ -92,7 +100,7 @@ describe("a customer-level e-mail campaign through sources/email-campaign.yaml, 
   });
 
   it("KPIs without a segmentation: every contacted customer is unsegmented, the e-mails cost what channel_costs says", async () => {
-    const k = await readOutput((await manifestOf(root(), "it-campaign-kpis")).outputs.campaign_kpis);
+    const k = await readOutput((await manifestOf(root(), "it-campaign.kpis")).outputs.campaign_kpis);
     const contacted = rows.filter((r) => r.segment !== "No E-Mail");
     const overall = k.find((x) => x.scope === "overall")!;
     expect(Number(overall.contacted)).toBe(contacted.length);
@@ -105,7 +113,7 @@ describe("a customer-level e-mail campaign through sources/email-campaign.yaml, 
   it("response learns from the source's customer features: held-out AUC within 0.01 of scikit-learn's logistic regression on the same split", async () => {
     const p = peer.response;
     console.log(`campaign response: held-out AUC logistic ${p.spark_logistic_auc.toFixed(4)}, gbt ${p.spark_gbt_auc.toFixed(4)}, scikit-learn logistic ${p.sklearn_logistic_auc.toFixed(4)} (${p.train} training, ${p.test} test customers)`);
-    const manifest = await manifestOf(root(), "it-campaign-response");
+    const manifest = await manifestOf(root(), "it-campaign.response");
     expect(manifest.models.response_logistic.columns).toEqual(expect.arrayContaining(["months_since_purchase", "past_spend", "bought_mens", "bought_womens", "new_customer", "purchase_channel"]));
     expect(p.spark_logistic_auc).toBeCloseTo(response.metrics.response.models.logistic.auc, 9);
     expect(Math.abs(p.spark_logistic_auc - p.sklearn_logistic_auc)).toBeLessThanOrEqual(0.01);
@@ -125,6 +133,50 @@ describe("a customer-level e-mail campaign through sources/email-campaign.yaml, 
     expect(u.top30_lift).toBeGreaterThan(u.average_lift);
     expect(u.spark_qini).toBeGreaterThan(0);
     expect(u.spark_qini).toBeGreaterThanOrEqual(0.75 * u.sklearn_qini);
+  });
+
+  it("score-uplift scores every customer with the saved models, the source's features joined again: the uplift run's own predictions for its customers", async () => {
+    const offers = await readOutput((await manifestOf(root(), "it-campaign.score_uplift")).outputs.offer_scores);
+    expect(offers.length).toBe(CUSTOMERS);
+    expect(new Set(offers.map((o) => `${o.campaign_type}/${o.channel}/${o.segment}`))).toEqual(new Set(["merchandise_email/email/unsegmented"]));
+    const scored = await readOutput((await manifestOf(root(), "it-campaign.uplift")).outputs.uplift_scores);
+    const byCustomer = new Map(offers.map((o) => [o.customer_id as string, o]));
+    let worst = 0;
+    for (const s of scored) {
+      const o = byCustomer.get(s.customer_id as string)!;
+      worst = Math.max(worst, Math.abs(Number(o.p_response) - Number(s.p_treatment)), Math.abs(Number(o.p_control) - Number(s.p_control)));
+      expect(o.uplift).toBeCloseTo(Number(o.p_response) - Number(o.p_control), 12);
+    }
+    console.log(`campaign score-uplift: ${offers.length} customers scored; ${scored.length} of them also scored by the uplift run, largest difference ${worst.toExponential(2)}`);
+    expect(scored.length).toBeGreaterThan(7000);
+    expect(worst).toBeLessThan(1e-9);
+  });
+
+  it("target on the uplift basis: the list is the most profitable contacts within the budget, recounted from the scores and the CSV; its customers' planted uplift is above the average", async () => {
+    const offers = await readOutput((await manifestOf(root(), "it-campaign.score_uplift")).outputs.offer_scores);
+    const list = await readOutput((await manifestOf(root(), "it-campaign.target")).outputs.target_list);
+    const responders = rows.filter((r) => r.conversion === "1");
+    const revenuePerResponse = responders.reduce((s, r) => s + Number(r.spend), 0) / responders.length;
+    const profit = (o: Record<string, unknown>) => Number(o.uplift) * revenuePerResponse * 0.3 - 0.1;
+    const ranked = offers.filter((o) => profit(o) > 0).sort((a, b) => profit(b) - profit(a));
+    const expected = ranked.slice(0, Math.floor(BUDGET / 0.1 + 1e-9));
+    expect(list.length).toBe(expected.length);
+    const listed = new Set(list.map((t) => t.customer_id));
+    // Ties at the cut aside, the same customers: everyone listed is at least as profitable as the last one expected.
+    const cut = profit(expected[expected.length - 1]!);
+    for (const t of list) {
+      expect(Number(t.expected_profit)).toBeCloseTo(profit(offers.find((o) => o.customer_id === t.customer_id)!), 9);
+      expect(Number(t.expected_profit)).toBeGreaterThanOrEqual(cut - 1e-12);
+    }
+    expect(expected.filter((o) => !listed.has(o.customer_id) && profit(o) > cut + 1e-12)).toEqual([]);
+    const cost = list.reduce((s, t) => s + Number(t.cost), 0);
+    expect(cost).toBeLessThanOrEqual(BUDGET + 1e-9);
+    const planted = new Map(truth.map((t) => [t.customer_id, Number(t.p_mens) - Number(t.p_control)]));
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    const listedUplift = mean(list.map((t) => planted.get(t.customer_id as string)!));
+    const allUplift = mean([...planted.values()]);
+    console.log(`campaign target: ${list.length} contacts for ${cost.toFixed(2)} of ${BUDGET}; planted uplift of the listed ${listedUplift.toFixed(4)} vs all ${allUplift.toFixed(4)}; revenue per response ${revenuePerResponse.toFixed(2)}`);
+    expect(listedUplift).toBeGreaterThan(1.5 * allUplift);
   });
 
   it("the files are unchanged (sha256 before and after)", () => {

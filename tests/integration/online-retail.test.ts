@@ -1,15 +1,16 @@
 /**
- * The real, dirty UCI Online Retail data through its source definition (sources/online-retail.yaml),
- * ingest and the standard segmentation: the reference counts of its PROVENANCE.txt recounted here
- * from the canonical transactions ingest wrote, the file unchanged, and the K-Means result against
- * scikit-learn on the same features.
+ * The real, dirty UCI Online Retail data through its source definition (sources/online-retail.yaml)
+ * and the shipped retail-analytics pipeline (ingest, segmentation, PCA, basket rules, CLV,
+ * recommend): the reference counts of its PROVENANCE.txt recounted here from the canonical
+ * transactions ingest wrote, the file unchanged, the K-Means result against scikit-learn on the
+ * same features, CLV against BG/NBD + Gamma-Gamma, the recommendations recounted.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cliJson, ensureOnlineRetail, ensureOnlineRetailIngest, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, ONLINE_RETAIL_INGEST, python, readOutput, repo, root } from "./helpers.js";
+import { cliJson, manifestOf, ONLINE_RETAIL, ONLINE_RETAIL_DIR, ONLINE_RETAIL_PIPELINE, python, readOutput, repo, root } from "./helpers.js";
 
 const datasetDir = ONLINE_RETAIL_DIR;
 const dataFile = join(datasetDir, "online_retail.parquet");
@@ -25,16 +26,40 @@ function reference(label: string): number {
   return Number(m[1]!.replace(/,/g, ""));
 }
 
-describe("UCI Online Retail through sources/online-retail.yaml, ingest and customer-segmentation", () => {
+describe("UCI Online Retail through sources/online-retail.yaml and the retail-analytics pipeline", () => {
+  let pipeline: { result: { code: number; stderr: string }; json: any };
   let ingest: any;
   let run: any;
   let before: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     expect(existsSync(dataFile)).toBe(true);
     before = sha256(dataFile);
-    ingest = ensureOnlineRetailIngest().json;
-    run = ensureOnlineRetail().json;
+    // ingest, customer-segmentation (k=4), customer-pca, basket-rules, clv, recommend; steps another test made are reused.
+    pipeline = cliJson([...ONLINE_RETAIL_PIPELINE.args, "--run-id", ONLINE_RETAIL_PIPELINE.runId]);
+    expect([0, 7], pipeline.result.stderr.slice(-3000)).toContain(pipeline.result.code);
+    const step = async (name: string) => {
+      const m = await manifestOf(root(), `${ONLINE_RETAIL_PIPELINE.runId}.${name}`);
+      return { runId: m.runId, metrics: m.metrics, outputs: m.outputs };
+    };
+    ingest = await step("ingest");
+    run = await step("segments");
+  });
+
+  it("the pipeline ran every step; the last, recommend, stops it with exit 7 exactly when ALS does not beat popularity on precision@10", async () => {
+    for (const name of ["ingest", "segments", "pca", "basket_rules", "clv", "recommend"]) {
+      expect((await manifestOf(root(), `${ONLINE_RETAIL_PIPELINE.runId}.${name}`)).status, name).toBe("succeeded");
+    }
+    const m = (await manifestOf(root(), `${ONLINE_RETAIL_PIPELINE.runId}.recommend`)).metrics.recommend;
+    const beats = m.als.precisionAtN >= m.popularity.precisionAtN;
+    expect(pipeline.result.code).toBe(beats ? 0 : 7);
+    if (!beats) {
+      expect(pipeline.json.error.message).toBe(`pipeline ${ONLINE_RETAIL_PIPELINE.runId} stopped at step recommend (job recommend, run ${ONLINE_RETAIL_PIPELINE.runId}.recommend): 1 quality gate failed`);
+      expect(pipeline.json.error.problems[0].path).toBe("beats_popularity");
+    }
+    // The segment map: one point per segmented customer, on two components.
+    const pca = await manifestOf(root(), `${ONLINE_RETAIL_PIPELINE.runId}.pca`);
+    expect(pca.outputs.segment_map.rows).toBe(run.outputs.customer_segments.rows);
   });
 
   it("ingest reads every row and rejects none; its transactions recount the reference counts of PROVENANCE.txt", async () => {
@@ -109,10 +134,13 @@ describe("UCI Online Retail through sources/online-retail.yaml, ingest and custo
   });
 
   it("CLV with cutoff 2011-09-09 and a 91-day horizon: GBT against BG/NBD + Gamma-Gamma and the naive run rate, every error recomputed", async () => {
-    const runId = "it-online-retail-clv";
-    const r = cliJson(["run", "clv", "--param", `segments=${ONLINE_RETAIL.runId}`, "--param", `source=${ONLINE_RETAIL_INGEST.runId}`, "--param", "cutoff=2011-09-09", "--param", "horizon_days=91", "--run-id", runId]);
-    expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
+    // The pipeline's clv step: the cutoff defaults to the last day whose 91 days the data covers (2011-12-09 - 91 days).
+    const runId = `${ONLINE_RETAIL_PIPELINE.runId}.clv`;
     const manifest = await manifestOf(root(), runId);
+    const r = { json: { metrics: manifest.metrics } };
+    const plan = JSON.parse(readFileSync(join(root(), "stage", "plans", `${manifest.planSha256}.json`), "utf8"));
+    expect(plan.params.cutoff).toEqual({ type: "date", value: "2011-09-09" });
+    expect(plan.params.horizon_days).toEqual({ type: "int", value: 91 });
     const seg = await manifestOf(root(), ONLINE_RETAIL.runId);
     const peer = JSON.parse(execFileSync(python(), [join(repo, "bench", "peers", "btyd_clv.py"), seg.outputs.clean_transactions.uri, manifest.outputs.clv_scores.uri, "2011-09-09", "91"], { encoding: "utf8" }));
     const m = r.json.metrics.clv;
@@ -135,15 +163,10 @@ describe("UCI Online Retail through sources/online-retail.yaml, ingest and custo
   });
 
   it("recommend on purchases alone (the data has no events): precision@10 and recall@10 recounted from the recommendations and the holdout", async () => {
-    const runId = "it-online-retail-recommend";
-    const r = cliJson(["run", "recommend", "--param", `segments=${ONLINE_RETAIL.runId}`, "--param", `source=${ONLINE_RETAIL_INGEST.runId}`, "--run-id", runId]);
-    // The gate (ALS above popularity on precision@10) is evaluated on the data; either outcome is a finished run.
-    expect([0, 7], r.result.stderr.slice(-3000)).toContain(r.result.code);
-    const m = r.json.metrics.recommend;
+    const runId = `${ONLINE_RETAIL_PIPELINE.runId}.recommend`;
+    const m = (await manifestOf(root(), runId)).metrics.recommend;
     console.log(`Online Retail recommend: precision@10 ALS ${m.als.precisionAtN.toFixed(4)} vs popularity ${m.popularity.precisionAtN.toFixed(4)}; ` +
       `recall@10 ${m.als.recallAtN.toFixed(4)} vs ${m.popularity.recallAtN.toFixed(4)}; ${m.holdoutUsers} customers bought in the 60-day holdout`);
-    expect(r.json.checks[0]).toMatchObject({ name: "beats_popularity", passed: m.als.precisionAtN > m.popularity.precisionAtN });
-    expect(r.result.code).toBe(r.json.checks[0].passed ? 0 : 7);
 
     // The holdout: what each customer bought from 2011-10-11 (60 days before the snapshot, 2011-12-10) on.
     const seg = await manifestOf(root(), ONLINE_RETAIL.runId);

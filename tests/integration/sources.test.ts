@@ -2,14 +2,16 @@
  * A team's own files through a source definition: mistakes found before Spark (exit 3 or 4, no
  * Spark started), a definition that does not fit its data (every problem from one `sources check`
  * on a sample), and a full ingest of CSV files shaped unlike the canonical tables (semicolons,
- * decimal commas, day-first dates in Berlin time, malformed lines), whose inputs stay unchanged.
+ * decimal commas, day-first dates in Berlin time, malformed lines), whose inputs stay unchanged;
+ * and catalog tables read through a local Hive metastore.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cli, cliJson, manifestOf, readOutput, root, type CliResult } from "./helpers.js";
+import { cli, cliJson, manifestOf, python, readOutput, repo, root, type CliResult } from "./helpers.js";
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 const scrub = (text: string, dir: string) => text.split(dir).join("<tmp>").trim();
@@ -234,5 +236,78 @@ describe("ingest of CSV files shaped unlike the canonical tables", () => {
 
   it("the source files are unchanged (sha256 before and after)", () => {
     expect(Object.fromEntries(readdirSync(dir).map((f) => [f, sha256(join(dir, f))]))).toEqual(checksums);
+  });
+});
+
+describe("catalog tables in a Hive metastore (a local one: embedded Derby, a warehouse folder)", () => {
+  let dir: string;
+  let conf: string[];
+  let made: { orders: number; members: number };
+  let run: any;
+  const RUN_ID = "it-sources-hive-ingest";
+  const catalog = (orders: string) => `name: shop-catalog
+timezone: Europe/Paris
+currency: EUR
+tables:
+  transactions:
+    table: ${orders}
+    columns:
+      order_id: invoice
+      customer_id: CAST(member_no AS STRING)
+      order_ts: invoiced_at
+      product_id: sku
+      quantity: qty
+      unit_price: price
+      status: "'completed'"
+  customers:
+    table: shop.members
+    columns:
+      customer_id: CAST(member_no AS STRING)
+      signup_date: joined
+      region: city
+  products: { absent: true }
+  events: { absent: true }
+  campaigns: { absent: true }
+`;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "sparkjobs-hive-"));
+    // The tables are made by Spark's own Hive catalog, in another process; Derby's log stays in the folder.
+    made = JSON.parse(execFileSync(python(), [join(import.meta.dirname, "make_hive_tables.py"), dir], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n").pop()!);
+    conf = [
+      "spark.sql.catalogImplementation=hive",
+      `spark.sql.warehouse.dir=${dir}/warehouse`,
+      `spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName=${dir}/metastore_db;create=true`,
+      `spark.driver.extraJavaOptions=-Dderby.system.home=${dir} -Dlog4j2.level=warn`,
+    ].flatMap((c) => ["--conf", c]);
+    writeFileSync(join(dir, "catalog.yaml"), catalog("shop.orders"));
+    writeFileSync(join(dir, "typo.yaml"), catalog("shop.order"));
+    const out = cliJson(["run", "ingest", "--param", `sources=${join(dir, "catalog.yaml")}`, ...conf, "--run-id", RUN_ID]);
+    expect(out.result.code, out.result.stderr.slice(-3000)).toBe(0);
+    run = out.json;
+  });
+
+  it("ingest reads both tables through the catalog and maps every row", async () => {
+    expect(made).toMatchObject({ orders: 5, members: 3 });
+    expect(run.metrics.ingest.tables.transactions).toMatchObject({ read: made.orders, accepted: made.orders, rejected: 0, firstDay: "2024-03-01", lastDay: "2024-03-10" });
+    expect(run.metrics.ingest.tables.customers).toMatchObject({ read: made.members, accepted: made.members, rejected: 0 });
+    const manifest = await manifestOf(root(), RUN_ID);
+    const lines = (await readOutput(manifest.outputs.transactions)).map((r) => `${r.order_id}/${r.line_no} ${r.customer_id} ${r.product_id} ${r.quantity}x${r.unit_price}`).sort();
+    expect(lines).toEqual(["INV-1/1 101 SKU-A 2x4.5", "INV-1/2 101 SKU-B 1x12", "INV-2/1 102 SKU-A 1x4.5", "INV-3/1 101 SKU-C 3x2.25", "INV-4/1 103 SKU-B 2x12"]);
+    const customers = (await readOutput(manifest.outputs.customers)).map((c) => `${c.customer_id} ${c.region}`).sort();
+    expect(customers).toEqual(["101 Lyon", "102 Paris", "103 Nice"]);
+  });
+
+  it("sources check with the catalog's settings: a table the metastore does not have is named, the one it has passes", () => {
+    const r = cli(["sources", "check", join(dir, "typo.yaml"), ...conf]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`error: source definition ${join(dir, "typo.yaml")} does not fit its data (1 problem`);
+    expect(r.stderr).toContain("tables.transactions: the catalog table shop.order does not exist");
+  });
+
+  it("nothing lands outside the folders it was given: no Derby log or metastore in the working directory", () => {
+    expect(existsSync(join(repo, "derby.log"))).toBe(false);
+    expect(existsSync(join(repo, "metastore_db"))).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(["catalog.yaml", "derby.log", "metastore_db", "typo.yaml", "warehouse"]);
   });
 });

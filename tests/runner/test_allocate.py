@@ -67,6 +67,13 @@ def test_a_budget_of_zero_chooses_nobody_when_value_over_cost_rounds(spark):
     assert chosen == {} and metrics["chosen"] == 0 and metrics["cost"] == 0.0
 
 
+def test_contacts_that_fit_the_budget_exactly_are_within_it(spark):
+    # Costs of 0.10 and 0.20 fit a budget of 0.30 exactly; their double sum, 0.30000000000000004, does not.
+    assert 0.1 + 0.2 > 0.3
+    metrics, chosen = solve(spark, [("a", "email", 2.0, 0.1), ("b", "sms", 3.0, 0.2), ("c", "email", 0.5, 0.1)], 0.3)
+    assert chosen == {"a": "email", "b": "sms"} and metrics["cost"] == 0.3
+
+
 def test_a_negative_cost_is_an_error(spark):
     with pytest.raises(RunnerError) as e:
         solve(spark, [("a", "push", 1.0, -0.1)], 1.0)

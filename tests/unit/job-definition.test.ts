@@ -22,6 +22,8 @@ params:
   k:
     type: int
     default: 0
+  features: { type: list, values: [recency_days, frequency, monetary, avg_order_value, tenure_days], default: "recency_days,frequency,monetary,avg_order_value,tenure_days" }
+  names: { type: enum, values: [business, numbered], default: business }
 inputs:
   transactions:
     uri: data/transactions.parquet
@@ -134,7 +136,7 @@ describe("checkJob rejects", () => {
     expect(unknown.line).toBe(lineOf(text, "sqlFile:"));
     expect(formatError(error)).toMatchInlineSnapshot(`
       "error: job definition jobs/demo.yaml is not valid (1 problem)
-        - jobs/demo.yaml:18: stages[0].sqlFile: unknown key "sqlFile": did you mean "file"?
+        - jobs/demo.yaml:20: stages[0].sqlFile: unknown key "sqlFile": did you mean "file"?
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -177,7 +179,7 @@ describe("checkJob rejects", () => {
     const error = rejected(files(topLevel[1]!.text));
     expect(formatError(error)).toMatchInlineSnapshot(`
       "error: job definition jobs/demo.yaml is not valid (1 problem)
-        - jobs/demo.yaml:34: sparkconf: unknown key "sparkconf" (remove it or fix its spelling)
+        - jobs/demo.yaml:36: sparkconf: unknown key "sparkconf" (remove it or fix its spelling)
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -199,7 +201,7 @@ describe("checkJob rejects", () => {
     expect(problemAt(error, "stages[1].cache").line).toBe(lineOf(text, 'cache: "yes"'));
     expect(formatError(error)).toMatchInlineSnapshot(`
       "error: job definition jobs/demo.yaml is not valid (1 problem)
-        - jobs/demo.yaml:22: stages[1].cache: Invalid input: expected boolean, received string
+        - jobs/demo.yaml:24: stages[1].cache: Invalid input: expected boolean, received string
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -213,7 +215,7 @@ describe("checkJob rejects", () => {
     expect(p.message).toContain("jobs/spark-sql/feature.sql");
     expect(formatError(error)).toMatchInlineSnapshot(`
       "error: job definition jobs/demo.yaml is not valid (1 problem)
-        - jobs/demo.yaml:21: stages[1].file: SQL file jobs/spark-sql/feature.sql does not exist (create it, or fix the path: it is relative to jobs/spark-sql)
+        - jobs/demo.yaml:23: stages[1].file: SQL file jobs/spark-sql/feature.sql does not exist (create it, or fix the path: it is relative to jobs/spark-sql)
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -236,7 +238,7 @@ describe("checkJob rejects", () => {
     expect(problemAt(error, "stages[2].input").line).toBe(lineOf(text, "input: customer_feature"));
     expect(formatError(error)).toMatchInlineSnapshot(`
       "error: job definition jobs/demo.yaml is not valid (1 problem)
-        - jobs/demo.yaml:26: stages[2].input: "customer_feature" is not an input or an earlier stage
+        - jobs/demo.yaml:28: stages[2].input: "customer_feature" is not an input or an earlier stage
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -254,7 +256,7 @@ describe("checkJob rejects", () => {
     expect(problemAt(error, "outputs.segments.from").line).toBe(lineOf(text, "from: segment,"));
     expect(formatError(error)).toMatchInlineSnapshot(`
       "error: job definition jobs/demo.yaml is not valid (1 problem)
-        - jobs/demo.yaml:29: outputs.segments.from: "segment" is not an input, a stage or an MLlib result view
+        - jobs/demo.yaml:31: outputs.segments.from: "segment" is not an input, a stage or an MLlib result view
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -265,7 +267,7 @@ describe("checkJob rejects", () => {
     expect(problemAt(error, "checks[0].output").line).toBe(lineOf(text, "output: recnet"));
     expect(formatError(error)).toMatchInlineSnapshot(`
       "error: job definition jobs/demo.yaml is not valid (1 problem)
-        - jobs/demo.yaml:32: checks[0].output: "recnet" is not one of the outputs
+        - jobs/demo.yaml:34: checks[0].output: "recnet" is not one of the outputs
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -284,6 +286,14 @@ describe("checkJob rejects", () => {
     const error = rejected(files(text));
     expect(problemAt(error, "k.param")).toMatchObject({ file: "jobs/mllib-configs/kmeans.yaml" });
     expect(problemAt(error, "k.param").message).toContain("must have type int, not double");
+  });
+
+  test("K-Means features from a parameter that is not a list, names from one with other values", () => {
+    let text = edit(BASE, "  features: { type: list,", "  features: { type: enum,");
+    text = edit(text, "  names: { type: enum, values: [business, numbered]", "  names: { type: enum, values: [business, fancy]");
+    const error = rejected(files(text));
+    expect(problemAt(error, "features.param")).toMatchObject({ file: "jobs/mllib-configs/kmeans.yaml", message: 'parameter "features" must have type list, not enum' });
+    expect(problemAt(error, "names.param").message).toBe('parameter "names" may take business and numbered only, not "fancy"');
   });
 
   test("every problem at once", () => {

@@ -34,7 +34,7 @@ describe("--jobs-dir adds a team's jobs to the shipped ones", () => {
   it("lists the jobs and pipelines of both", () => {
     expect(listJobs(dirs)).toContain("my-job");
     expect(listJobs(dirs)).toContain("customer-segmentation");
-    expect(listPipelines(dirs)).toEqual(["nightly", "precision-marketing"]);
+    expect(listPipelines(dirs)).toEqual(["campaign-targeting", "nightly", "precision-marketing", "retail-analytics"]);
   });
 
   it("the team's job wins on a name in both, and the names it replaces are said", () => {

@@ -11,6 +11,7 @@ import { tableJsonSchema } from "../../schemas/src/export.js";
 import { checkJob, loadJob, type LoadedJob } from "../../submitter/src/config/job.js";
 import { resolveParams } from "../../submitter/src/config/params.js";
 import { BASE_SPARK_CONF, buildPlan, joinUri, newRunId, planSha256, planText, runUri, type PlanContext } from "../../submitter/src/plan/build.js";
+import { SparkjobsError } from "../../submitter/src/errors.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const KMEANS = readFileSync(join(repo, "jobs", "mllib-configs", "kmeans_segmentation.yaml"), "utf8");
@@ -23,6 +24,8 @@ params:
   snapshot_date: { type: date, default: "2024-01-01" }
   max_quantity: { type: int, default: 500 }
   k: { type: int, default: 0, min: 0, max: 20 }
+  features: { type: list, values: [recency_days, frequency, monetary, avg_order_value, tenure_days], default: "recency_days,frequency,monetary,avg_order_value,tenure_days" }
+  names: { type: enum, values: [business, numbered], default: business }
   unused: { type: string, default: "never referenced" }
 inputs:
   transactions:
@@ -129,7 +132,7 @@ describe("buildPlan", () => {
       ["customer_features", ["snapshot_date"]],
     ]);
     // The plan carries every resolved value; the stages say which ones to bind.
-    expect(Object.keys(plan.params).sort()).toEqual(["k", "max_quantity", "snapshot_date", "source", "unused"]);
+    expect(Object.keys(plan.params).sort()).toEqual(["features", "k", "max_quantity", "names", "snapshot_date", "source", "unused"]);
   });
 
   test("inlines the SQL text and keeps cache and metrics", () => {
@@ -154,6 +157,28 @@ describe("buildPlan", () => {
     const plan = buildPlan(job(), ctx({ params: params({ k }) }));
     const mllib = plan.stages.find((s) => s.kind === "mllib");
     expect(mllib).toMatchObject({ kind: "mllib", name: "segmentation", input: "customer_features", fixedK });
+  });
+
+  test("K-Means features and names chosen by parameters become the plan's lists", () => {
+    const mllib = (given: Record<string, string>) => buildPlan(job(), ctx({ params: params(given) })).stages.find((s) => s.kind === "mllib")!;
+    expect(mllib({})).toMatchObject({ config: { features: ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days"], names: "business" } });
+    const rfm = mllib({ features: " recency_days, frequency,monetary", names: "numbered" });
+    expect(rfm).toMatchObject({ config: { features: ["recency_days", "frequency", "monetary"], names: "numbered" } });
+    expect(runPlan.safeParse(buildPlan(job(), ctx({ params: params({ features: "monetary" }) }))).success).toBe(true);
+  });
+
+  test.each([
+    ["recency_days,age", '--param features: "age" is not one of recency_days, frequency, monetary, avg_order_value, tenure_days'],
+    ["recency_days,,frequency", '--param features: expected one or more of recency_days, frequency, monetary, avg_order_value, tenure_days separated by commas, got "recency_days,,frequency"'],
+    ["monetary,monetary", '--param features: "monetary" is given twice'],
+  ])("a features list that is not one of the choices: %s", (features, message) => {
+    try {
+      params({ features });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as SparkjobsError).kind).toBe("usage");
+      expect((e as SparkjobsError).problems.map((p) => `${p.path}: ${p.message}`)).toEqual([message]);
+    }
   });
 
   test("keeps the truth when the optional truth input is present", () => {

@@ -20,8 +20,15 @@ def _choose(options, entity, value, cost, lam):
     return options.where(adjusted > 0).withColumn("__pick", F.row_number().over(best)).where("__pick = 1").drop("__pick")
 
 
+def _exact_sum(cost):
+    """The sum of a cost column in decimals (to 1e-9), as a double: contact costs are decimal
+    amounts, and a double sum of 3,000 contacts at 0.10 comes to 300.0000000000021, over a budget
+    of 300 that they fit exactly."""
+    return F.coalesce(F.sum(F.col(cost).cast("decimal(38,9)")).cast("double"), F.lit(0.0))
+
+
 def _cost(chosen, cost):
-    return chosen.agg(F.coalesce(F.sum(cost), F.lit(0.0))).first()[0]
+    return chosen.agg(_exact_sum(cost)).first()[0]
 
 
 def run(spark, stage, log, ctx):
@@ -50,7 +57,7 @@ def run(spark, stage, log, ctx):
                 hi = mid
         lam = hi
     chosen = (free if lam == 0.0 else _choose(options, entity, value, cost, lam)).cache()
-    summary = chosen.agg(F.count(F.lit(1)).alias("n"), F.coalesce(F.sum(cost), F.lit(0.0)).alias("c"), F.coalesce(F.sum(value), F.lit(0.0)).alias("v")).first()
+    summary = chosen.agg(F.count(F.lit(1)).alias("n"), _exact_sum(cost).alias("c"), F.coalesce(F.sum(value), F.lit(0.0)).alias("v")).first()
     log(f"{stage['name']}: price of budget {lam:.6g} after {steps} bisection steps: {summary['n']} chosen, cost {summary['c']:.2f} of {budget:.2f}")
     chosen.withColumn("rank", F.row_number().over(Window.orderBy(F.desc(value), entity)).cast("int")).createOrReplaceTempView(config["outputs"]["chosen"])
     return {"budget": budget, "priceOfBudget": lam, "bisectionSteps": steps, "chosen": int(summary["n"]),

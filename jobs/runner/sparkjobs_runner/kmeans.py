@@ -36,11 +36,12 @@ def _prepare(df, config, rows):
         " OR ".join(f"__f_{n} IS NULL OR isnan(__f_{n})" for n in config["features"])
     ).limit(1).collect()
     if bad:
+        columns = [n for n in config["features"] if bad[0][f"__f_{n}"] is None or bad[0][f"__f_{n}"] != bad[0][f"__f_{n}"]]
         raise RunnerError(
             INVALID_INPUT,
-            f"a feature is null, NaN or below -1 before log1p for {id_col}={bad[0][id_col]!r}",
+            f"feature {', '.join(columns)} is null, NaN or below -1 before log1p for {id_col}={bad[0][id_col]!r}",
             where="features",
-            fix="filter or impute these rows in the SQL stage that builds the features",
+            fix="cluster on other features, or filter or impute these rows in the SQL stage that builds the features",
         )
     assembler = VectorAssembler(inputCols=[f"__f_{n}" for n in config["features"]], outputCol="__raw")
     vectors = assembler.transform(prepared)
@@ -114,6 +115,43 @@ def nearest(points, centres):
     return (((points[:, None, :] - c[None, :, :]) ** 2).sum(axis=2)).argmin(axis=1)
 
 
+def numbered_names(k, sizes_by_cluster):
+    """segment-1 for the largest cluster, segment-2 for the next, ... (ties by cluster number)."""
+    order = sorted(range(k), key=lambda c: (-sizes_by_cluster.get(c, 0), c))
+    return {c: f"segment-{rank + 1}" for rank, c in enumerate(order)}
+
+
+def naming_centroids(enriched, centres, sizes_by_cluster, config):
+    """Each cluster's recency, frequency, monetary value and tenure in units of the customer base's
+    spread (log-transformed where the configuration says, standardised over all customers), for
+    naming. When K-Means clustered on all four in that space, these are its centres; otherwise they
+    are the clusters' means of the standardised columns."""
+    naming, features = config["naming"], config["features"]
+    if config["standardize"] and all(c in features for c in naming.values()):
+        position = {name: i for i, name in enumerate(features)}
+        return [{"cluster": i, "size": sizes_by_cluster.get(i, 0), **{role: centre[position[column]] for role, column in naming.items()}}
+                for i, centre in enumerate(centres)]
+    logs = set(config["log1p"])
+
+    def value(column):
+        v = F.col(column).cast("double")
+        return F.log1p(v) if column in logs else v
+
+    roles = list(naming.items())
+    overall = enriched.agg(*[F.avg(value(c)).alias(f"m_{r}") for r, c in roles],
+                           *[F.stddev(value(c)).alias(f"s_{r}") for r, c in roles]).first()
+    means = {row["cluster"]: row for row in enriched.groupBy("cluster").agg(*[F.avg(value(c)).alias(r) for r, c in roles]).collect()}
+
+    def standardised(row, role):
+        if row is None or row[role] is None:
+            return 0.0
+        spread = overall[f"s_{role}"] or 1.0
+        return (row[role] - overall[f"m_{role}"]) / spread
+
+    return [{"cluster": i, "size": sizes_by_cluster.get(i, 0), **{r: standardised(means.get(i), r) for r, _ in roles}}
+            for i in range(len(centres))]
+
+
 def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
     config = stage["config"]
     id_col = config["idColumn"]
@@ -161,13 +199,11 @@ def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
     naming = config["naming"]
     enriched = assigned.join(source, id_col)
     sizes_by_cluster = {r["cluster"]: r["count"] for r in assigned.groupBy("cluster").count().collect()}
-    position = {name: i for i, name in enumerate(config["features"])}
-    # Named in the space K-Means clustered in, so a centroid is judged against the whole customer base.
-    centroids = [
-        {"cluster": i, "size": sizes_by_cluster.get(i, 0), **{role: centre[position[column]] for role, column in naming.items()}}
-        for i, centre in enumerate(centres)
-    ]
-    names = name_segments(centroids)
+    names_mode = config.get("names", "business")
+    if names_mode == "numbered":
+        names = numbered_names(len(centres), sizes_by_cluster)
+    else:
+        names = name_segments(naming_centroids(enriched, centres, sizes_by_cluster, config))
     names_df = spark.createDataFrame(sorted(names.items()), "cluster int, segment string")
 
     assignments = enriched.join(F.broadcast(names_df), "cluster").select(
@@ -195,7 +231,7 @@ def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
     )
     profiles.createOrReplaceTempView(config["outputs"]["profiles"])
 
-    sizes = {names[c["cluster"]]: int(c["size"]) for c in centroids}
+    sizes = {names[c]: int(sizes_by_cluster.get(c, 0)) for c in range(len(centres))}
     metrics = {
         "k": k,
         "rows": n,
@@ -213,6 +249,7 @@ def run(spark, stage, log, ctx=None):  # noqa: ARG001 - K-Means saves no model
         "segmentSizes": sizes,
         "centres": {names[i]: c for i, c in enumerate(centres)},
         "features": config["features"],
+        "names": names_mode,
     }
     truth = stage.get("truth")
     if truth:

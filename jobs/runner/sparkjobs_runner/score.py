@@ -3,6 +3,7 @@ from pyspark.ml import PipelineModel
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import functions as F
 
+from .classifier import with_source_features
 from .errors import INVALID_INPUT, RunnerError, describe
 
 
@@ -14,7 +15,8 @@ def run(spark, stage, log, ctx):
     except Exception as e:  # noqa: BLE001 - a missing or foreign folder: say which
         raise RunnerError(INVALID_INPUT, f"stage {stage['name']}: cannot load the model {config['model']} from {uri}: {describe(e)}",
                           where=uri, fix="pass the id of a complete run that saved this model")
-    rows = spark.table(stage["input"])
+    # A model that learned from the source's own customer columns reads them again here.
+    rows = with_source_features(spark, spark.table(stage["input"]), config)
     try:
         scored = model.transform(rows)
         scored.schema  # resolves the plan: a missing column fails here, not at write time

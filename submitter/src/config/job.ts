@@ -170,8 +170,17 @@ function mllibProblems(config: MllibConfig, shown: string, file: string, definit
   };
   if (config.algorithm === "kmeans") {
     if (config.k.param !== undefined) paramRef("k.param", config.k.param, ["int"]);
-    for (const [role, column] of Object.entries(config.naming)) {
-      if (!config.features.includes(column)) at(`naming.${role}`, `"${column}" is not one of the features; segments are named from the clustered features`);
+    if (!Array.isArray(config.features)) {
+      paramRef("features.param", config.features.param, ["list"]);
+      const spec = definition.params[config.features.param];
+      const odd = spec?.type === "list" ? spec.values.filter((v) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) : [];
+      if (odd.length) at("features.param", `the values of parameter "${config.features.param}" must be column names, not ${odd.map((v) => JSON.stringify(v)).join(", ")}`);
+    }
+    if (typeof config.names !== "string") {
+      paramRef("names.param", config.names.param, ["enum"]);
+      const spec = definition.params[config.names.param];
+      const odd = spec?.type === "enum" ? spec.values.filter((v) => v !== "business" && v !== "numbered") : [];
+      if (odd.length) at("names.param", `parameter "${config.names.param}" may take business and numbered only, not ${odd.map((v) => JSON.stringify(v)).join(", ")}`);
     }
     if (config.k.max < config.k.min) at("k.max", `k.max (${config.k.max}) is below k.min (${config.k.min})`);
   } else if (config.algorithm === "classifier" || config.algorithm === "regressor") {

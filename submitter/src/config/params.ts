@@ -68,6 +68,15 @@ function checkOne(name: string, spec: ParamSpec, raw: string): ParamValue | stri
     case "enum":
       if (!spec.values.includes(raw)) return `expected one of ${spec.values.join(", ")}, got ${shown}`;
       return { type: "string", value: raw };
+    case "list": {
+      const items = raw.split(",").map((v) => v.trim());
+      if (items.some((v) => v === "")) return `expected one or more of ${spec.values.join(", ")} separated by commas, got ${shown}`;
+      const unknown = items.filter((v) => !spec.values.includes(v));
+      if (unknown.length) return `${unknown.map((v) => JSON.stringify(v)).join(", ")} ${unknown.length === 1 ? "is not one" : "are not"} of ${spec.values.join(", ")}`;
+      const twice = items.filter((v, i) => items.indexOf(v) !== i);
+      if (twice.length) return `${JSON.stringify(twice[0])} is given twice`;
+      return { type: "string", value: items.join(",") };
+    }
     case "runId":
       if (!RUN_ID_PATTERN.test(raw)) return `expected a run id (1-64 of A-Z a-z 0-9 . _ -), got ${shown}`;
       return { type: "string", value: raw };

@@ -84,7 +84,7 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
       };
     }
     const { file, config: declared } = job.mllib.get(stage.name)!;
-    const config = withSourceFeatures(declared, ctx.inputExtras ?? {});
+    const config = withChoices(withSourceFeatures(declared, ctx.inputExtras ?? {}), ctx.params);
     const kParam = config.algorithm === "kmeans" ? config.k.param : undefined;
     const k = kParam ? ctx.params[kParam]?.value : undefined;
     return {
@@ -147,12 +147,22 @@ function withSourceFeatures<C extends MllibConfig>(config: C, extras: Record<str
   const extra = extras[config.sourceFeatures.input] ?? [];
   const numeric = extra.filter((c) => c.type === "double").map((c) => c.name);
   const categorical = extra.filter((c) => c.type === "string").map((c) => c.name);
+  // A scoring stage has no feature lists of its own: the saved model knows its columns.
+  if (config.algorithm === "score") return { ...config, sourceFeatures: { ...config.sourceFeatures, numeric, categorical } };
   return {
     ...config,
     numeric: [...config.numeric, ...numeric.filter((n) => !config.numeric.includes(n))],
     categorical: [...config.categorical, ...categorical.filter((n) => !config.categorical.includes(n))],
     sourceFeatures: { ...config.sourceFeatures, numeric, categorical },
   };
+}
+
+/** K-Means features and names that a job parameter chooses become the parameter's value. */
+function withChoices(config: MllibConfig, params: Record<string, ParamValue>): MllibConfig {
+  if (config.algorithm !== "kmeans") return config;
+  const features = Array.isArray(config.features) ? config.features : String(params[config.features.param]!.value).split(",");
+  const names = typeof config.names === "string" ? config.names : (String(params[config.names.param]!.value) as "business" | "numbered");
+  return { ...config, features, names };
 }
 
 /** A gate's bounds given as parameters become the parameters' values. */

@@ -33,10 +33,10 @@ export interface SourcesReport {
   examples: { table: string; rule: string; column: string | null; value: string | null; line: string | null; source_row: string }[];
 }
 
-export async function checkSourcesOnSample(o: { file: string; sample: number; jobsDir: JobsDirs; storage: Storage; log: (m: string) => void }): Promise<SourcesReport> {
+export async function checkSourcesOnSample(o: { file: string; sample: number; jobsDir: JobsDirs; storage: Storage; conf?: Record<string, string>; log: (m: string) => void }): Promise<SourcesReport> {
   const root = mkdtempSync(join(tmpdir(), "sparkjobs-sources-check-"));
   try {
-    const backend = await backendFor({ target: "local", root, conf: {}, log: o.log }, o.storage);
+    const backend = await backendFor({ target: "local", root, conf: o.conf ?? {}, log: o.log }, o.storage);
     const result = await executeRun({
       jobsDir: o.jobsDir,
       job: "ingest",
