@@ -7,7 +7,7 @@ nearest ones (trees, depth, learning rate, row subsampling, bins; XGBoost's min_
 hessian sum where Spark's minInstancesPerNode counts rows), and prints one JSON object: AUC of each on the held-out rows (exact, ties counted
 half, as the runner computes it), fit seconds of each, and the run's own AUC from its manifest.
 
-    python bench/peers/xgboost_response.py --root runs-root --run <response run id> [--stage response]
+    python bench/peers/xgboost_response.py --root runs-root --run <response run id> [--stage response] [--run-scores]
 """
 import argparse
 import json
@@ -27,6 +27,8 @@ def main(argv):
     parser.add_argument("--run", required=True, help="id of a complete response run")
     parser.add_argument("--stage", default="response", help="the classifier stage to replay")
     parser.add_argument("--model", default="gbt", help="the GBT model of that stage")
+    parser.add_argument("--run-scores", action="store_true",
+                        help="do not fit Spark's GBT again: take its AUC from the run's own held-out predictions (the response_scores output), for tests that need the AUCs, not the fit time")
     args = parser.parse_args(argv)
 
     root = Path(args.root)
@@ -74,10 +76,16 @@ def main(argv):
     train_v.count(), test_v.count()
 
     p = spec["params"]
-    t = time.perf_counter()
-    spark_model = GBTClassifier(featuresCol="features", labelCol=LABEL, **p).fit(train_v)
-    spark_seconds = time.perf_counter() - t
-    spark_scored = spark_model.transform(test_v).select(LABEL, vector_to_array("probability")[1].alias("p")).toPandas()
+    if args.run_scores:
+        # The run's own predictions of its held-out rows, read from its output files.
+        scores = spark.read.parquet(manifest["outputs"]["response_scores"]["uri"]).filter(F.col("split") == "test")
+        spark_scored = scores.select(F.col("label").cast("double").alias(LABEL), F.col(f"p_{args.model}").alias("p")).toPandas()
+        spark_seconds = None
+    else:
+        t = time.perf_counter()
+        spark_model = GBTClassifier(featuresCol="features", labelCol=LABEL, **p).fit(train_v)
+        spark_seconds = time.perf_counter() - t
+        spark_scored = spark_model.transform(test_v).select(LABEL, vector_to_array("probability")[1].alias("p")).toPandas()
 
     def matrix(df):
         pdf = df.select(LABEL, vector_to_array("features").alias("x")).toPandas()
@@ -103,7 +111,7 @@ def main(argv):
         "sparkGbt": {"auc": spark_auc, "fitSeconds": spark_seconds},
         "xgboost": {"auc": xgb_auc, "fitSeconds": xgb_seconds, "version": xgboost.__version__},
         "aucDifference": spark_auc - xgb_auc,
-        "fitTimeRatio": spark_seconds / xgb_seconds,
+        "fitTimeRatio": spark_seconds / xgb_seconds if spark_seconds is not None else None,
         "runAuc": manifest["metrics"][args.stage]["models"][args.model]["auc"],
     }
     print(json.dumps(result, indent=2))

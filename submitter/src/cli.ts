@@ -264,7 +264,7 @@ export function buildProgram(): Command {
   const sources = program.command("sources").description("source definitions: your own tables mapped onto the canonical ones");
   common(sources.command("check <file>").description("try a source definition on the first rows of each table (local Spark, nothing kept): every missing column, expression that does not compile and cast that fails, with the rows each rule rejects"), true, false)
     .option("--sample <rows>", "rows read from each table", "1000")
-    .option("-c, --conf <key=value>", "Spark setting for the local Spark that reads the sample (repeatable): a catalog's, for catalog tables", collect, [])
+    .addOption(new Option("-c, --conf <key=value>", "Spark setting for the local Spark that reads the sample (repeatable): your catalog's, for catalog tables").argParser(collect).default([] as string[], "none"))
     .action(async (file: string, opts: Omit<CommonOptions, "root"> & { sample: string; conf: string[] }) => {
       const sample = Number(opts.sample);
       if (!Number.isSafeInteger(sample) || sample < 1) throw new SparkjobsError("usage", `--sample ${opts.sample} is not a positive whole number of rows`, { fix: "pass --sample 1000, for example" });

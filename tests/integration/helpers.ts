@@ -71,11 +71,13 @@ export function startCli(args: string[], options: { root?: string; env?: NodeJS.
 
 /**
  * The shared runs carry the run ids the precision-marketing pipeline gives its steps for the
- * pipeline run id PIPELINE (with customers=3000, seed=7 and every other parameter at its default):
+ * pipeline run id PIPELINE (with customers=3000, seed=7, budget=TARGET_BUDGET and every other parameter at its default):
  * whichever runs first, a test or the pipeline, the other reuses it.
  */
 export const PIPELINE = "it-pm";
 export const GEN = { customers: 3000, seed: 7, runId: `${PIPELINE}.generate` };
+/** The budget of the pipeline's two target steps: about a third of the customers by push, so whom to contact matters. */
+export const TARGET_BUDGET = 50;
 
 /** The generated data set all integration tests share; generated once, then reused by run id. */
 export function ensureGenerated(): CliResult {

@@ -8,9 +8,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cli, cliJson, GEN, manifestOf, PIPELINE, root } from "./helpers.js";
+import { cli, cliJson, GEN, manifestOf, PIPELINE, root, TARGET_BUDGET } from "./helpers.js";
 
-const ARGS = ["pipeline", "precision-marketing", "--param", `customers=${GEN.customers}`, "--param", `seed=${GEN.seed}`, "--run-id", PIPELINE];
+const ARGS = ["pipeline", "precision-marketing", "--param", `customers=${GEN.customers}`, "--param", `seed=${GEN.seed}`, "--param", `budget=${TARGET_BUDGET}`, "--run-id", PIPELINE];
 const STEPS = ["generate", "segments", "pca", "response", "score", "uplift", "score_uplift", "target", "target_uplift", "recommend", "basket_rules", "clv", "kpis"];
 
 describe("pipeline precision-marketing", () => {
@@ -38,7 +38,7 @@ describe("pipeline precision-marketing", () => {
     expect(loads("score")).toEqual([models.get("response.response_gbt")]);
     expect(loads("score_uplift")).toEqual([models.get("uplift.uplift_treatment"), models.get("uplift.uplift_control")]);
     const target = json.steps.find((s: any) => s.name === "target");
-    expect(target.checks).toEqual([{ name: "within_budget", passed: true, detail: expect.stringMatching(/<= 1000\)$/) }]);
+    expect(target.checks).toEqual([{ name: "within_budget", passed: true, detail: expect.stringMatching(new RegExp(`<= ${TARGET_BUDGET}\\)$`)) }]);
   });
 
   it("a second run with the same id reuses every step and runs nothing", () => {

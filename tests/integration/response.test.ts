@@ -1,7 +1,7 @@
 /**
  * Campaign response end to end on generated data, whose planted response probabilities are known:
  * the response job (GBT and logistic regression), its saved models scored again by the score job
- * without retraining, Spark GBT beside XGBoost on the same vectors, and a failing AUC gate.
+ * without retraining, and Spark GBT beside XGBoost on the same vectors.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -9,7 +9,6 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { cli, ensureResponse, ensureScore, GEN, manifestOf, python, readOutput, repo, RESPONSE as RUN, root, SCORE, SEG } from "./helpers.js";
 
 const RESPONSE = RUN.runId;
-const responseArgs = RUN.args;
 
 describe("response and score", () => {
   let run: any;
@@ -86,20 +85,14 @@ describe("response and score", () => {
   });
 
   it("Spark GBT is within 0.01 AUC of XGBoost on the same feature vectors and split", () => {
-    const r = spawnSync(python(), [join(repo, "bench", "peers", "xgboost_response.py"), "--root", root(), "--run", RESPONSE], { encoding: "utf8" });
+    // The run's GBT as it scored its held-out rows (its output), not fitted again; fit times are the bench's.
+    const r = spawnSync(python(), [join(repo, "bench", "peers", "xgboost_response.py"), "--root", root(), "--run", RESPONSE, "--run-scores"], { encoding: "utf8" });
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const peer = JSON.parse(r.stdout);
-    console.log(`xgboost: Spark GBT AUC ${peer.sparkGbt.auc.toFixed(4)} in ${peer.sparkGbt.fitSeconds.toFixed(1)} s, ` +
-      `XGBoost ${peer.xgboost.version} AUC ${peer.xgboost.auc.toFixed(4)} in ${peer.xgboost.fitSeconds.toFixed(2)} s`);
+    console.log(`xgboost: Spark GBT AUC ${peer.sparkGbt.auc.toFixed(4)} (the run's held-out predictions), XGBoost ${peer.xgboost.version} AUC ${peer.xgboost.auc.toFixed(4)}`);
     expect(peer.testRows).toBe(run.metrics.response.testRows);
     expect(Math.abs(peer.aucDifference)).toBeLessThanOrEqual(0.01);
-    expect(peer.sparkGbt.auc).toBeCloseTo(peer.runAuc, 2);
-  });
-
-  it("a failing AUC gate exits 7 and says which gate and by how much (the bound is a parameter)", () => {
-    const r = cli([...responseArgs, "--param", "min_auc=0.99", "--run-id", "it-response-gate"]);
-    expect(r.code).toBe(7);
-    expect(r.stderr).toContain("error: 1 quality gate failed");
-    expect(r.stderr).toMatch(/gbt_auc: response\.models\.gbt\.auc = 0\.\d+ is 0\.\d+ below the minimum 0\.99/);
+    // The AUC recomputed here from the predictions is the manifest's.
+    expect(peer.sparkGbt.auc).toBeCloseTo(peer.runAuc, 9);
   });
 });

@@ -4,7 +4,11 @@
  * without the model. A budget of zero is a documented empty result.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { cli, cliJson, ensureScore, ensureScoreUplift, GEN, manifestOf, readOutput, root, SCORE, SCORE_UPLIFT } from "./helpers.js";
+import { cli, cliJson, ensureScore, ensureScoreUplift, GEN, manifestOf, PIPELINE, readOutput, root, SCORE, SCORE_UPLIFT, TARGET_BUDGET } from "./helpers.js";
+
+// The precision-marketing pipeline's two target steps (pipeline.test.ts runs the same plans): whichever runs first, the other reuses it.
+const BY_RESPONSE = `${PIPELINE}.target`;
+const BY_UPLIFT = `${PIPELINE}.target_uplift`;
 
 const COST: Record<string, number> = { email: 0.1, sms: 0.4, push: 0.05, social: 1.5 };
 const MARGIN = 0.3;
@@ -25,15 +29,15 @@ describe("target", () => {
   });
 
   it("spends at most the budget and earns more planted profit than a list of the same cost picked without the model", async () => {
-    const budget = 50; // about a third of the customers by push: whom to contact matters
-    const r = cliJson(targetArgs(budget, "it-target"));
+    const budget = TARGET_BUDGET; // about a third of the customers by push: whom to contact matters
+    const r = cliJson(targetArgs(budget, BY_RESPONSE));
     expect(r.result.code, r.result.stderr.slice(-3000)).toBe(0);
     const summary = r.json.metrics.target[0];
     expect(summary.cost).toBeLessThanOrEqual(budget);
     expect(summary.cost).toBeGreaterThan(budget * 0.95); // the budget binds
     expect(r.json.checks).toEqual([{ name: "within_budget", passed: true, detail: `target.0.cost = ${summary.cost} (<= ${budget})` }]);
 
-    const list = await readOutput((await manifestOf(root(), "it-target")).outputs.target_list);
+    const list = await readOutput((await manifestOf(root(), BY_RESPONSE)).outputs.target_list);
     expect(list).toHaveLength(summary.customers);
     expect(new Set(list.map((t) => t.customer_id)).size).toBe(list.length);
     for (const t of list) {
@@ -56,12 +60,12 @@ describe("target", () => {
 
   it("on the uplift basis the list earns more planted incremental profit than the response basis at the same budget", async () => {
     ensureScoreUplift();
-    const budget = 50;
-    const byUplift = cliJson(targetArgs(budget, "it-target-uplift", SCORE_UPLIFT.runId, "uplift"));
+    const budget = TARGET_BUDGET;
+    const byUplift = cliJson(targetArgs(budget, BY_UPLIFT, SCORE_UPLIFT.runId, "uplift"));
     expect(byUplift.result.code, byUplift.result.stderr.slice(-3000)).toBe(0);
     expect(byUplift.json.metrics.target[0]).toMatchObject({ basis: "uplift" });
     expect(byUplift.json.metrics.target[0].cost).toBeLessThanOrEqual(budget);
-    const byResponse = cliJson(targetArgs(budget, "it-target"));
+    const byResponse = cliJson(targetArgs(budget, BY_RESPONSE));
     expect(byResponse.result.code).toBe(0);
     const truth = await couponTruth();
     // What the contacts cause: (p_treatment - p_control) x revenue per response x margin - cost.
@@ -73,7 +77,7 @@ describe("target", () => {
         return s + (p.treated - p.control) * perResponse * MARGIN - COST[t.channel as string]!;
       }, 0);
     };
-    const [u, r] = [await incremental("it-target-uplift", "uplift"), await incremental("it-target", "p_response")];
+    const [u, r] = [await incremental(BY_UPLIFT, "uplift"), await incremental(BY_RESPONSE, "p_response")];
     console.log(`target (uplift basis): planted incremental profit ${u.toFixed(0)} against ${r.toFixed(0)} on the response basis, budget ${budget}`);
     expect(u).toBeGreaterThan(r * 1.2);
   });

@@ -324,3 +324,36 @@ describe("gates whose bounds are parameters", () => {
     expect(problems(withBound.replace("min: { param: min_silhouette }", "min: { param: snapshot_date }"))).toContain('checks[0].min.param: parameter "snapshot_date" must have type int or double, not date');
   });
 });
+
+describe("a source's customer features in the plans of the shipped jobs", () => {
+  const shipped = join(repo, "jobs");
+  const extras = { customers: [{ name: "past_spend", type: "double" as const }, { name: "purchase_channel", type: "string" as const }] };
+  const planOf = (name: string, given: Record<string, string>, inputs: string[]) => {
+    const j = loadJob(shipped, name);
+    const values = resolveParams(j.definition, j.file, given).values;
+    const inputUris = Object.fromEntries(inputs.map((i) => [i, `/data/root/runs/src/${i}`]));
+    return buildPlan(j, { runId: "r1", root: "/data/root", params: values, inputUris, inputExtras: extras, modelUris: { response_model: "/m/r", treatment_model: "/m/t", control_model: "/m/c" }, engineConf: {} });
+  };
+  const stage = (plan: ReturnType<typeof buildPlan>, name: string) => plan.stages.find((s) => s.name === name) as any;
+
+  test.each([
+    ["response", "response", { source: "src" }, ["campaigns", "customers"]],
+    ["uplift", "uplift", { source: "src" }, ["campaigns", "customers"]],
+    ["clv", "clv", { source: "src", segments: "seg", cutoff: "2024-01-01" }, ["transactions_all", "customer_segments", "customers", "next_period"]],
+  ])("%s learns from them: numeric and categorical features of its %s stage", (job, stageName, given, inputs) => {
+    const config = stage(planOf(job, given, inputs), stageName).config;
+    expect(config.numeric).toContain("past_spend");
+    expect(config.categorical).toContain("purchase_channel");
+    expect(config.sourceFeatures).toEqual({ input: "customers", key: "customer_id", numeric: ["past_spend"], categorical: ["purchase_channel"] });
+  });
+
+  test.each([
+    ["score", "scoring", { model_run: "m", source: "src" }],
+    ["score-uplift", "treated", { model_run: "m", source: "src" }],
+    ["score-uplift", "control", { model_run: "m", source: "src" }],
+  ])("%s joins them again before its %s stage scores", (job, stageName, given) => {
+    const plan = planOf(job, given, ["customers", "campaigns"]);
+    expect(stage(plan, stageName).config.sourceFeatures).toEqual({ input: "customers", key: "customer_id", numeric: ["past_spend"], categorical: ["purchase_channel"] });
+    expect(runPlan.safeParse(plan).success).toBe(true);
+  });
+});
