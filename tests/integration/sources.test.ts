@@ -162,8 +162,9 @@ describe("sources check: a definition that does not fit its data, every problem 
     expect(problem("tables.campaigns")).toContain("fix: check the name (db.table)");
   });
 
-  it("nothing is left behind under the root", () => {
+  it("nothing is left behind under the root, nor in the working directory (Spark's catalog makes a warehouse folder)", () => {
     expect(readdirSync(dir).sort()).toEqual(["bad.yaml", "customers.csv", "orders.csv"]);
+    expect(existsSync(join(repo, "spark-warehouse"))).toBe(false);
   });
 });
 
@@ -308,6 +309,7 @@ tables:
   it("nothing lands outside the folders it was given: no Derby log or metastore in the working directory", () => {
     expect(existsSync(join(repo, "derby.log"))).toBe(false);
     expect(existsSync(join(repo, "metastore_db"))).toBe(false);
+    expect(existsSync(join(repo, "spark-warehouse"))).toBe(false);
     expect(readdirSync(dir).sort()).toEqual(["catalog.yaml", "derby.log", "metastore_db", "typo.yaml", "warehouse"]);
   });
 });

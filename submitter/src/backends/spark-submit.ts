@@ -24,6 +24,11 @@ export interface SparkSubmitBackendOptions {
   logDir: string;
   master: string;
   driverMemory?: string;
+  /**
+   * Spark SQL's warehouse folder (spark.sql.warehouse.dir) unless conf gives one: Spark creates it
+   * when its catalog starts, by default in the working directory, outside the root.
+   */
+  warehouseDir?: string;
   /** Settings for this engine, merged into every plan (under the job's own). */
   conf?: Record<string, string>;
   /** Also put the S3A jars on the executors' class path (workers that share this machine's cache). */
@@ -94,6 +99,7 @@ export class SparkSubmitBackend implements Backend {
     return {
       "spark.ui.enabled": "false",
       "spark.driver.extraJavaOptions": "-Dlog4j2.level=warn",
+      ...(this.options.warehouseDir ? { "spark.sql.warehouse.dir": this.options.warehouseDir } : {}),
       ...s3aConf(this.options.env ?? process.env),
       ...this.options.conf,
     };

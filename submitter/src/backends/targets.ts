@@ -79,6 +79,7 @@ export async function backendFor(o: TargetOptions, storage: Storage): Promise<Ba
         target: o.target,
         master,
         logDir: isRemote(o.root) ? join(cacheDir(), "logs") : join(o.root, "logs"),
+        warehouseDir: isRemote(o.root) ? join(cacheDir(), "spark-warehouse") : join(o.root, "spark-warehouse"),
         conf: o.conf,
         executorS3aJars: o.target === "standalone",
         ...(o.onLog ? { onLog: o.onLog } : {}),
