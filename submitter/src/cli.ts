@@ -154,6 +154,17 @@ async function printRunSummary(result: import("./run.js").RunResult) {
     ));
     if (ingest.absent.length) out.push("", `declared absent: ${ingest.absent.join(", ")}`);
   }
+  const target = (result.metrics.target as Record<string, unknown>[] | undefined)?.[0];
+  if (target && "expected_profit" in target) {
+    const money = (v: unknown) => (v === null || v === undefined ? "-" : Number(v).toLocaleString("en-US", { maximumFractionDigits: 2 }));
+    const contacts = Object.entries((target.contacts ?? {}) as Record<string, number>).map(([c, n]) => `${c} ${n}`).join(", ");
+    out.push("", `targeting list (${target.campaign_type}, ${target.basis} basis):`);
+    out.push(textTable(
+      ["customers", "cost", "budget", "expected revenue", "expected profit", "ROI", "contacts"],
+      [[Number(target.customers), money(target.cost), money(target.budget), money(target.expected_revenue), money(target.expected_profit), target.expected_roi === null ? "-" : Number(target.expected_roi).toFixed(2), contacts || "none"]],
+      ["right", "right", "right", "right", "right", "right", "left"],
+    ));
+  }
   if (result.checks.length) {
     out.push("");
     out.push(textTable(["check", "result", "detail"], result.checks.map((c) => [c.name, c.passed ? "passed" : "FAILED", c.detail])));

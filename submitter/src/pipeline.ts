@@ -182,7 +182,9 @@ export async function runPipeline(
     if (failed.length) {
       throw new SparkjobsError("gate", `pipeline ${runId} stopped at step ${step.name} (job ${step.job}, run ${step.runId}): ${failed.length} quality gate${failed.length === 1 ? "" : "s"} failed`, {
         problems: failed.map((c) => ({ path: c.name, message: c.detail })),
-        fix: `later steps did not run; look at the data and the job, then ${resume}`,
+        // The step is complete: rerunning this run id reuses it and stops at the same gate; a changed bound is another plan.
+        fix: `later steps did not run; the step's outputs are kept (run ${step.runId}) to look at. A run id always means one plan: ` +
+          `to go past the gate (with a bound the pipeline takes as a parameter, or after changing the data or the job), rerun under a new --run-id`,
       });
     }
   }

@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cliJson, manifestOf, python, readOutput, repo, root } from "./helpers.js";
+import { cli, cliJson, manifestOf, python, readOutput, repo, root } from "./helpers.js";
 
 const CUSTOMERS = 12000;
 const BUDGET = 300;
@@ -45,7 +45,7 @@ describe("a customer-level e-mail campaign through sources/email-campaign.yaml a
     truth = readCsv(join(dir, "email-campaign.truth.csv"));
     // The shipped pipeline from the source definition: ingest, kpis, response, uplift (men's arm), score-uplift, target.
     const p = cliJson(["pipeline", "campaign-targeting", "--param", `sources=${join(dir, "email-campaign.yaml")}`, "--param", "arm=mens",
-      "--param", "campaign_type=merchandise_email", "--param", `budget=${BUDGET}`, "--param", "min_auc=0.55", "--run-id", "it-campaign"]);
+      "--param", "campaign_type=merchandise_email", "--param", `budget=${BUDGET}`, "--run-id", "it-campaign"]);
     expect(p.result.code, p.result.stderr.slice(-3000)).toBe(0);
     pipeline = p.json;
   });
@@ -177,6 +177,21 @@ describe("a customer-level e-mail campaign through sources/email-campaign.yaml a
     const allUplift = mean([...planted.values()]);
     console.log(`campaign target: ${list.length} contacts for ${cost.toFixed(2)} of ${BUDGET}; planted uplift of the listed ${listedUplift.toFixed(4)} vs all ${allUplift.toFixed(4)}; revenue per response ${revenuePerResponse.toFixed(2)}`);
     expect(listedUplift).toBeGreaterThan(1.5 * allUplift);
+
+    // What a person reads: the same step run again by hand is reused (no Spark) and prints the list's summary.
+    const again = cli(["run", "target", "--param", "scores=it-campaign.score_uplift", "--param", "source=it-campaign.ingest", "--param", "basis=uplift",
+      "--param", "campaign_type=merchandise_email", "--param", `budget=${BUDGET}`, "--run-id", "it-campaign.target"]);
+    expect(again.code, again.stderr.slice(-2000)).toBe(0);
+    expect(again.stdout).toContain("was already complete");
+    const listedProfit = list.reduce((s, t) => s + Number(t.expected_profit), 0);
+    const line = again.stdout.split("\n")[again.stdout.split("\n").findIndex((l) => l.startsWith("targeting list (merchandise_email, uplift basis):")) + 3]!;
+    const cells = line.trim().split(/\s{2,}/);
+    const number = (i: number) => Number(cells[i]!.replace(/,/g, ""));
+    expect(cells).toHaveLength(7);
+    expect([number(0), number(2), cells[6]]).toEqual([list.length, BUDGET, `email ${list.length}`]);
+    expect(number(1)).toBeCloseTo(cost, 2);
+    expect(number(4)).toBeCloseTo(listedProfit, 1);
+    expect(number(5)).toBeCloseTo(listedProfit / cost, 2);
   });
 
   it("the files are unchanged (sha256 before and after)", () => {
