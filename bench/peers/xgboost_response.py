@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def main(argv):
     spark = (SparkSession.builder.master("local[2]").appName("xgboost-peer")
              .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="xgboost-peer-warehouse-"))  # not in the working directory
              .config("spark.sql.shuffle.partitions", plan["sparkConf"].get("spark.sql.shuffle.partitions", "8")).getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     for item in plan["inputs"]:

@@ -422,6 +422,7 @@ export const quarantine = table(
     value: col.string("the value as the source expression gave it, before the cast; null when there was none").nullable(),
     source_file: col.string("the file the row was read from; null for catalog tables").nullable(),
     line: col.string("malformed rows: the text of the line as read").nullable(),
+    line_number: col.count("malformed rows of CSV and JSON-lines files: the line's number in its file (1 = the first line, a CSV header included); null where the record is not one line of the file (multi-line CSV) or its text is not found as read (another encoding)").nullable(),
     source_row: col.string("the source row as JSON (its columns as read)"),
   },
 );

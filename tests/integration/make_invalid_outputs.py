@@ -9,12 +9,14 @@ page v2. Small row groups and pages, so every file has several of each. Prints o
 import json
 import os
 import sys
+import tempfile
 
 from pyspark.sql import SparkSession, functions as F
 
 out, rows = sys.argv[1], int(sys.argv[2])
 spark = (SparkSession.builder.master("local[2]").appName("invalid-outputs")
-         .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC").getOrCreate())
+         .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+         .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="invalid-outputs-warehouse-")).getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
 
 # Planted rows (0-based positions in the single output file, written in id order by coalesce(1)).

@@ -186,11 +186,15 @@ describe("ingest of CSV files shaped unlike the canonical tables", () => {
     run = out.json;
   });
 
-  it("malformed lines land in quarantine with their text and file; the run goes on and the counts say how many", async () => {
+  it("malformed lines land in quarantine with their text, file and line number; the run goes on and the counts say how many", async () => {
     manifest = await manifestOf(root(), RUN_ID);
     const quarantine = await readOutput(manifest.outputs.quarantine);
     const malformed = quarantine.filter((q) => q.rule === "malformed");
     expect(malformed.map((q) => q.line).sort()).toEqual(["B-3;K3;16.06.2024 09:15;A-300;3", "B-4;K1;17.06.2024 11:00;A-200;1;3,00;bezahlt;extra"]);
+    // Each with its line in the file (the header is line 1), as an editor shows it.
+    const lines = ORDERS.split("\n");
+    for (const q of malformed) expect(lines[Number(q.line_number) - 1]).toBe(q.line);
+    expect(malformed.map((q) => Number(q.line_number)).sort()).toEqual([5, 6]);
     expect(malformed.every((q) => String(q.source_file).endsWith("orders.csv"))).toBe(true);
     const failed = quarantine.filter((q) => q.rule !== "malformed").map((q) => [q.rule, q.column, q.value]);
     expect(failed).toEqual([["cast_failed", "quantity", "zwei"]]);

@@ -1,6 +1,7 @@
 """Runner tests: the sparkjobs_runner package on sys.path, and one real SparkSession for the session."""
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ def spark():
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=error")
+        # Spark's catalog makes its warehouse folder on first use, in the working directory unless told
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="sparkjobs-runner-warehouse-"))
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

@@ -63,6 +63,11 @@ def test_every_rule_on_its_planted_row_and_no_other(spark, tmp_path, tables):
     malformed = [r for r in spark.table("quarantine").collect() if r["rule"] == "malformed"]
     assert sorted(r["line"] for r in malformed) == ["A3,c3,2011-06-02 12:00:00,P3,1", "A4,c4,2011-06-03 12:00:00,P3,1,2.0,done,surplus"]
     assert all(r["source_file"].endswith("orders.csv") for r in malformed)
+    # Their lines in the file, the header being line 1, counted here from the text itself.
+    numbers = {line: i + 1 for i, line in enumerate(ORDERS.splitlines())}
+    assert sorted((r["line_number"], r["line"]) for r in malformed) == sorted((numbers[r["line"]], r["line"]) for r in malformed)
+    assert sorted(r["line_number"] for r in malformed) == [5, 6]
+    assert all(r["line_number"] is None for r in spark.table("quarantine").collect() if r["rule"] != "malformed")
     assert quarantine[("cast_failed", "quantity")]["value"] == "x"
     assert json.loads(quarantine[("cast_failed", "quantity")]["source_row"])["order"] == "A2"
     assert quarantine[("not_allowed", "status")]["value"] == "shipped"
@@ -80,6 +85,18 @@ def test_every_rule_on_its_planted_row_and_no_other(spark, tmp_path, tables):
     assert accepted[("A5", 1)]["customer_id"] is None
     assert [accepted[("A1", n)]["product_id"] for n in (1, 2)] == ["P1", "P2"]
     assert (counts["firstDay"], counts["lastDay"], counts["asOf"]) == ("2011-01-10", "2011-06-07", "2011-06-08")
+
+
+def test_identical_malformed_lines_in_two_files_each_get_their_own_line_number(spark, tmp_path, tables):
+    short = "c9,2020-01-31"
+    for name, text in [("a.csv", f"id,signup,age\n{short}\nc1,2020-01-31,34\n{short}\nc2,2021-02-15,51,extra\n"),
+                       ("b.csv", f"id,signup,age\nc3,2020-05-01,20\n{short}\n")]:
+        (tmp_path / name).write_text(text)
+    spec = table(tmp_path / "a.csv", {"customer_id": "id", "signup_date": "signup", "age": "CAST(age AS INT)"})
+    spec["paths"] = [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    ingest.run(spark, stage(tmp_path, {"customers": spec}), print, ctx(tmp_path, tables))
+    found = sorted((r["source_file"].rsplit("/", 1)[-1], r["line_number"], r["line"]) for r in spark.table("quarantine").collect() if r["rule"] == "malformed")
+    assert found == [("a.csv", 2, short), ("a.csv", 4, short), ("a.csv", 5, "c2,2021-02-15,51,extra"), ("b.csv", 3, short)]
 
 
 def test_duplicate_keys_keep_one_copy_and_quarantine_the_rest(spark, tmp_path, tables):

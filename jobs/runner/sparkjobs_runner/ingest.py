@@ -364,9 +364,10 @@ def run(spark, stage, log, ctx):
         rules = ", ".join(f"{r['rule']}{'(' + r['column'] + ')' if r['column'] else ''} {r['rows']}" for r in counts["rules"]) or "none"
         log(f"ingest {name}: {counts['read']} rows read, {counts['filtered']} filtered, {counts['accepted']} accepted, {counts['rejected']} rejected ({rules})")
         df.where(F.col(KEEP) & F.col(RULE).isNull()).select(*[c for c, *_ in columns]).createOrReplaceTempView(name)
-        quarantined.append(df.where(F.col(KEEP) & F.col(RULE).isNotNull()).select(
+        rejected = df.where(F.col(KEEP) & F.col(RULE).isNotNull()).select(
             F.lit(name).alias("table"), F.col(RULE).alias("rule"), F.col(RULE_COLUMN).alias("column"), F.col(RULE_VALUE).alias("value"),
-            F.when(F.col(FILE) != "", F.col(FILE)).alias("source_file"), F.col(CORRUPT).alias("line"), F.col(SOURCE_ROW).alias("source_row")))
+            F.when(F.col(FILE) != "", F.col(FILE)).alias("source_file"), F.col(CORRUPT).alias("line"), F.col(SOURCE_ROW).alias("source_row"))
+        quarantined.append(with_line_numbers(spark, rejected, spec, counts))
     if problems:
         raise _definition_error(where, problems, sample)
     if not quarantined:
@@ -388,6 +389,37 @@ def run(spark, stage, log, ctx):
                                      + ", ".join(f"{r['rule']}{' (' + r['column'] + ')' if r['column'] else ''} {r['rows']}" for r in t["rules"][:5])}
                                     for n, t in over.items()])
     return metrics
+
+
+def with_line_numbers(spark, quarantine, spec, counts):
+    """The quarantined rows of a table with, for each malformed line of a CSV or JSON-lines file, its
+    number in its file (1 = the first line, a CSV header included), found by reading the files that
+    have malformed lines once more as text. Identical malformed lines of one file get distinct
+    numbers. Null for every other row, and where the line is not one line of the file (a record of a
+    multi-line CSV, a file in another encoding)."""
+    none = quarantine.withColumn("line_number", F.lit(None).cast("long"))
+    if (spec.get("table") or spec["format"] not in ("csv", "json") or (spec["format"] == "csv" and spec["csv"]["multiLine"])
+            or not any(r["rule"] == "malformed" for r in counts["rules"])):
+        return none
+    malformed = quarantine.where((F.col("rule") == "malformed") & F.col("line").isNotNull() & F.col("source_file").isNotNull())
+    files = sorted(r[0] for r in malformed.select("source_file").distinct().collect())
+    if not files:
+        return none
+    numbered = None
+    for f in files:
+        # One file's lines in order (the text reader splits on line ends, partitions in file order).
+        lines = (spark.read.text(f).rdd.zipWithIndex()
+                 .map(lambda p, f=f: (f, p[0][0], p[1] + 1))
+                 .toDF("source_file string, line string, line_number long"))
+        numbered = lines if numbered is None else numbered.unionByName(lines)
+    key = ["source_file", "line"]
+    nth = F.row_number().over(Window.partitionBy(*key).orderBy("source_row"))
+    nth_line = F.row_number().over(Window.partitionBy(*key).orderBy("line_number"))
+    found = (malformed.withColumn("__nth", nth)
+             .join(numbered.join(malformed.select(*key).distinct(), key).withColumn("__nth", nth_line), [*key, "__nth"], "left")
+             .drop("__nth"))
+    return found.unionByName(quarantine.where(~((F.col("rule") == "malformed") & F.col("line").isNotNull() & F.col("source_file").isNotNull()))
+                             .withColumn("line_number", F.lit(None).cast("long")))
 
 
 def _definition_error(where, problems, sample):
