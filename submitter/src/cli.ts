@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { EXIT_CODES, formatError, SparkjobsError } from "./errors.js";
 import { packageRoot } from "./env/where.js";
+import { checkRunId, resolveRoot } from "./config/locations.js";
 
 interface CommonOptions {
   root: string;
@@ -60,7 +61,7 @@ function common(cmd: Command, json = true, root = true): Command {
 function withParams(cmd: Command): Command {
   return cmd
     .addOption(new Option("-p, --param <name=value>", "job parameter (repeatable)").argParser(collect).default([] as string[], "none"))
-    .option("--run-id <id>", "run id (1-64 of A-Z a-z 0-9 . _ -); the same id with the same plan never runs twice");
+    .addOption(new Option("--run-id <id>", "run id (1-64 of A-Z a-z 0-9 . _ -); the same id with the same plan never runs twice").argParser((id: string) => checkRunId(id)));
 }
 
 function targetFlags(cmd: Command): Command {
@@ -77,10 +78,6 @@ function targetFlags(cmd: Command): Command {
     .addOption(new Option("--region <region>", "AWS region (default: AWS_REGION)"));
 }
 
-/** Local roots become absolute paths (Spark runs elsewhere); s3:// roots are kept as given. */
-function resolveRoot(root: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(root) && !root.startsWith("file:") ? root.replace(/\/+$/, "") : resolve(root);
-}
 
 let storage: import("./stage/storage.js").Storage | undefined;
 async function storageFor() {
@@ -302,7 +299,7 @@ export function buildProgram(): Command {
       const { throwIfInvalid } = await import("./run.js");
       const storage = await storageFor();
       const root = resolveRoot(opts.root);
-      const uri = run.includes("/") ? resolveRoot(run) : runUri(root, run);
+      const uri = run.includes("/") ? resolveRoot(run, "validate") : runUri(root, checkRunId(run, "validate"));
       const state = await readManifest(storage, uri);
       if (!state.complete) {
         throw new SparkjobsError("incomplete", `run ${run} is incomplete: ${state.reason}`, {
@@ -402,6 +399,10 @@ async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
       return EXIT_CODES.usage;
+    }
+    const { UnsupportedSchemeError } = await import("./stage/storage.js");
+    if (e instanceof UnsupportedSchemeError) {
+      e = new SparkjobsError("usage", e.message, { fix: "give a local path, file:///absolute/path or s3://bucket/key; other stores (gs://, hdfs://, abfs://) are not read by sparkjobs itself" });
     }
     const error = e instanceof SparkjobsError ? e : new SparkjobsError("internal", `unexpected error: ${(e as Error)?.stack ?? String(e)}`, { fix: "this is a bug in sparkjobs; please report it with the command you ran" });
     process.stderr.write(`${formatError(error)}\n`);

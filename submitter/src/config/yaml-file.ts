@@ -12,7 +12,14 @@ export interface ParsedYaml {
   problems: Problem[];
 }
 
+/** Definitions are small: a larger file is refused before it is parsed (a parse of megabytes takes minutes). */
+export const MAX_DEFINITION_BYTES = 256 * 1024;
+
 export function parseYaml(file: string, text: string): ParsedYaml {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_DEFINITION_BYTES) {
+    return { value: undefined, lineOf: () => undefined, problems: [{ file, message: `the file is ${(bytes / 1024 / 1024).toFixed(1)} MiB; a definition may have at most ${MAX_DEFINITION_BYTES / 1024} KiB (is it the right file?)` }] };
+  }
   const lines = new LineCounter();
   const doc: Document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const problems: Problem[] = [...doc.errors, ...doc.warnings].map((e) => ({
@@ -41,7 +48,13 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     const range = (found as { range?: [number, number, number] } | undefined)?.range;
     return range ? lines.linePos(range[0]).line : undefined;
   };
-  return { value: problems.length ? undefined : doc.toJS(), lineOf, problems };
+  if (problems.length) return { value: undefined, lineOf, problems };
+  try {
+    // maxAliasCount: an alias expanding to aliases (a "billion laughs") is refused, not expanded.
+    return { value: doc.toJS({ maxAliasCount: 1000 }), lineOf, problems };
+  } catch (e) {
+    return { value: undefined, lineOf, problems: [{ file, message: `YAML: ${(e as Error).message.includes("alias") ? "its aliases (*name) expand too far: write the values out, or use fewer aliases" : (e as Error).message}` }] };
+  }
 }
 
 export function dottedPath(path: readonly PropertyKey[]): string {

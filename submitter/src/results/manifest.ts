@@ -31,5 +31,23 @@ export async function readManifest(storage: Storage, runUri: string): Promise<Ma
     const first = parsed.error.issues[0];
     return { complete: false, uri, reason: `${uri} does not match run-manifest.schema.json at ${first?.path.join(".") || "(top)"}: ${first?.message}` };
   }
+  const outside = outsideRun(runUri, parsed.data);
+  if (outside.length) {
+    return { complete: false, uri, reason: `${uri} lists files outside the run folder ${runUri} (${outside.slice(0, 3).join("; ")}): it is not this run's manifest, or the run was moved` };
+  }
   return { complete: true, manifest: parsed.data, uri };
+}
+
+/** What a manifest lists outside its run's folder: an output or model elsewhere, or a file path with .., a scheme or a leading /. */
+export function outsideRun(runUri: string, manifest: RunManifest): string[] {
+  const base = runUri.replace(/\/+$/, "");
+  const within = (uri: string) => uri.startsWith(`${base}/`) && !uri.slice(base.length).split("/").some((part) => part === "..");
+  const badPath = (path: string) => path === "" || path.startsWith("/") || /^[a-z][a-z0-9+.-]*:/i.test(path) || path.split("/").some((part) => part === ".." || part === ".");
+  const found: string[] = [];
+  for (const [name, o] of Object.entries(manifest.outputs)) {
+    if (!within(o.uri)) found.push(`output ${name} at ${o.uri}`);
+    for (const f of o.files) if (badPath(f.path)) found.push(`output ${name} file ${f.path}`);
+  }
+  for (const [name, m] of Object.entries(manifest.models ?? {})) if (!within(m.uri)) found.push(`model ${name} at ${m.uri}`);
+  return found;
 }

@@ -7,7 +7,7 @@
 import type { ManifestOutput, RunManifest } from "../../../schemas/src/index.js";
 import { tables, type TableName } from "../../../schemas/src/index.js";
 import { tableJsonSchema } from "../../../schemas/src/export.js";
-import type { Problem } from "../errors.js";
+import { SparkjobsError, type Problem } from "../errors.js";
 import { joinUri } from "../plan/build.js";
 import type { Storage } from "../stage/storage.js";
 import { scanColumnChunk } from "./column-scan.js";
@@ -43,6 +43,25 @@ export async function validateOutput(storage: Storage, name: string, output: Man
   if (report.missingFiles.length) return report;
   for (const f of output.files) {
     const uri = joinUri(output.uri, f.path);
+    try {
+      await validateFile(storage, uri, output, rules, report, counts);
+    } catch (e) {
+      if (e instanceof SparkjobsError) throw e;
+      // A file of the right size that is not Parquet (truncated and padded, overwritten, garbled).
+      report.problems.push({ file: uri, message: `is not a readable Parquet file (${(e as Error).message})` });
+    }
+  }
+  for (const [column, n] of counts) {
+    if (n > MAX_PROBLEMS_PER_COLUMN) report.problems.push({ file: output.uri, path: column, message: `${n - MAX_PROBLEMS_PER_COLUMN} more rows break this column's rules` });
+  }
+  if (report.rows !== output.rows && !report.problems.some((p) => p.message.startsWith("is not a readable Parquet file"))) {
+    report.problems.push({ file: output.uri, message: `files hold ${report.rows} rows, the manifest says ${output.rows}` });
+  }
+  return report;
+}
+
+async function validateFile(storage: Storage, uri: string, output: ManifestOutput, rules: ColumnRule[], report: OutputReport, counts: Map<string, number>): Promise<void> {
+  {
     const file = await storage.open(uri);
     const footer = await readFooter(file);
     const actual = new Map(footer.columns.map((c) => [c.name, c]));
@@ -71,11 +90,6 @@ export async function validateOutput(storage: Storage, name: string, output: Man
       firstRow += Number(footer.metadata.row_groups[g]!.num_rows);
     }
   }
-  for (const [column, n] of counts) {
-    if (n > MAX_PROBLEMS_PER_COLUMN) report.problems.push({ file: output.uri, path: column, message: `${n - MAX_PROBLEMS_PER_COLUMN} more rows break this column's rules` });
-  }
-  if (report.rows !== output.rows) report.problems.push({ file: output.uri, message: `files hold ${report.rows} rows, the manifest says ${output.rows}` });
-  return report;
 }
 
 export async function validateOutputs(storage: Storage, manifest: RunManifest): Promise<OutputReport[]> {

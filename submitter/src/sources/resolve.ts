@@ -77,6 +77,11 @@ export function resolveSourcePath(path: string, definitionDir: string): string {
 }
 
 export async function loadSources(path: string, storage: Storage, cwd = process.cwd()): Promise<PlanSources> {
+  if (isRemote(path) || path.startsWith("file:")) {
+    throw new SparkjobsError("usage", `source definition ${path}: a source definition is read from a local file`, {
+      fix: "pass its local path (--param sources=sources/my-shop.yaml); the tables it maps may be on S3",
+    });
+  }
   const full = resolve(cwd, path);
   const shown = displayPath(full, cwd);
   if (!existsSync(full) || !statSync(full).isFile()) {

@@ -3,10 +3,11 @@
  * where a run lives. LocalStorage covers plain paths and file:// URIs, S3Storage (s3.ts) covers
  * s3://, s3a:// and s3n://, and RoutedStorage picks one by the URI's scheme.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { asyncBufferFromFile, type AsyncBuffer } from "hyparquet";
+import { SparkjobsError } from "../errors.js";
 
 export interface StoredFile {
   uri: string;
@@ -39,6 +40,29 @@ export function toLocalPath(uri: string): string {
 
 const hidden = (name: string) => name.startsWith("_") || name.startsWith(".");
 
+/** A failed local write as the user can act on it: which path, why, and what to do (exit 9). */
+export function localWriteError(path: string, e: NodeJS.ErrnoException): Error {
+  const fix = "give --root (or SPARKJOBS_ROOT) a folder this user can write, on a disk with room";
+  switch (e.code) {
+    case "ENOTDIR":
+    case "EEXIST": {
+      let file = dirname(path);
+      while (file !== dirname(file) && !(existsSync(file) && statSync(file).isFile())) file = dirname(file);
+      return new SparkjobsError("environment", `cannot write ${path}: ${file} is a file, not a folder`, { fix });
+    }
+    case "EACCES":
+    case "EPERM":
+      return new SparkjobsError("environment", `cannot write ${path}: permission denied`, { fix });
+    case "EROFS":
+      return new SparkjobsError("environment", `cannot write ${path}: the file system is read-only`, { fix });
+    case "ENOSPC":
+    case "EDQUOT":
+      return new SparkjobsError("environment", `cannot write ${path}: no space left on the device`, { fix: "free some space, or give --root a folder on another disk" });
+    default:
+      return e;
+  }
+}
+
 export class LocalStorage implements Storage {
   async readText(uri: string) {
     return (await this.readBytes(uri))?.toString("utf8");
@@ -49,10 +73,19 @@ export class LocalStorage implements Storage {
   }
   async put(uri: string, body: Buffer | string) {
     const p = toLocalPath(uri);
-    mkdirSync(dirname(p), { recursive: true });
     const tmp = `${p}.tmp-${process.pid}`;
-    writeFileSync(tmp, body);
-    renameSync(tmp, p);
+    try {
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(tmp, body);
+      renameSync(tmp, p);
+    } catch (e) {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // nothing was written there
+      }
+      throw localWriteError(p, e as NodeJS.ErrnoException);
+    }
   }
   async size(uri: string) {
     const p = toLocalPath(uri);
