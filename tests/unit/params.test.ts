@@ -5,7 +5,9 @@
  */
 import { describe, expect, test } from "vitest";
 import { jobDefinition, type JobDefinition } from "../../schemas/src/index.js";
-import { parseParamArgs, resolveParams } from "../../submitter/src/config/params.js";
+import { parseConfArgs, parseParamArgs, resolveParams } from "../../submitter/src/config/params.js";
+import { awsClientConfig } from "../../submitter/src/aws/config.js";
+import { s3aConf } from "../../submitter/src/backends/spark-submit.js";
 import { formatError, SparkjobsError } from "../../submitter/src/errors.js";
 
 const FILE = "jobs/demo.yaml";
@@ -258,5 +260,44 @@ describe("resolveParams", () => {
     expect(resolveParams(bare, FILE, {}).values).toEqual({});
     const error = usageError(() => resolveParams(bare, FILE, { k: "1" }));
     expect(error.problems).toEqual([{ path: "--param k", message: 'job demo has no parameter "k"' }]);
+  });
+});
+
+describe("credentials never reach a plan", () => {
+  test.each([
+    "spark.hadoop.fs.s3a.secret.key=abc",
+    "spark.hadoop.fs.s3a.access.key=AKIA",
+    "spark.hadoop.fs.s3a.session.token=xyz",
+    "spark.hadoop.javax.jdo.option.ConnectionPassword=pw",
+    "spark.authenticate.secret=sharedsecret42",
+    "spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:mysql://admin:pw@db:3306/metastore",
+    "spark.hadoop.fs.s3a.endpoint=http://minio:minio123@localhost:9000",
+  ])("--conf %s is refused, naming the setting and how to give credentials", (pair) => {
+    try {
+      parseConfArgs([pair]);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as SparkjobsError).kind).toBe("usage");
+      expect((e as SparkjobsError).message).toContain(`--conf ${pair.split("=")[0]}`);
+      expect((e as SparkjobsError).message).not.toContain(pair.slice(pair.indexOf("=") + 1));
+      expect((e as SparkjobsError).fix).toContain("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+    }
+  });
+
+  test.each([
+    "spark.hadoop.fs.s3a.aws.credentials.provider=com.amazonaws.auth.InstanceProfileCredentialsProvider",
+    "spark.hadoop.hadoop.security.credential.provider.path=jceks://hdfs/keys.jceks",
+    "spark.yarn.security.tokens.hive.enabled=false",
+    "spark.hadoop.fs.s3a.endpoint=http://localhost:9000",
+    "spark.executor.memory=4g",
+  ])("--conf %s is not a credential", (pair) => {
+    expect(Object.keys(parseConfArgs([pair]))).toEqual([pair.split("=")[0]]);
+  });
+
+  test("an endpoint URL with a user and password is refused, for the SDK clients and for Spark's S3A settings", () => {
+    const env = { AWS_ENDPOINT_URL_S3: "http://minio:minio123@localhost:9000" };
+    expect(() => awsClientConfig("S3", env)).toThrow("AWS_ENDPOINT_URL_S3 has a user and password in it");
+    expect(() => s3aConf(env)).toThrow("AWS_ENDPOINT_URL_S3 has a user and password in it");
+    expect(s3aConf({ AWS_ENDPOINT_URL_S3: "http://localhost:9000" })["spark.hadoop.fs.s3a.endpoint"]).toBe("http://localhost:9000");
   });
 });

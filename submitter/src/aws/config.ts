@@ -4,6 +4,9 @@
  * per service (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_EMR, AWS_ENDPOINT_URL_EMR_SERVERLESS, or
  * AWS_ENDPOINT_URL for all) so the same code talks to AWS, to MinIO or to a loopback server.
  */
+import { CREDENTIALS_FIX, URL_WITH_PASSWORD } from "../config/params.js";
+import { SparkjobsError } from "../errors.js";
+
 export type AwsService = "S3" | "EMR" | "EMR_SERVERLESS";
 
 export interface AwsClientConfig {
@@ -24,6 +27,10 @@ export const DEFAULT_TIMEOUT_SECONDS = 60;
 
 export function awsClientConfig(service: AwsService, env: NodeJS.ProcessEnv = process.env, region?: string): AwsClientConfig {
   const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+  if (endpoint && URL_WITH_PASSWORD.test(endpoint)) {
+    const name = env[`AWS_ENDPOINT_URL_${service}`] !== undefined ? `AWS_ENDPOINT_URL_${service}` : "AWS_ENDPOINT_URL";
+    throw new SparkjobsError("usage", `${name} has a user and password in it: the endpoint goes into the Spark settings of plans (staged, printed, passed to EMR)`, { fix: CREDENTIALS_FIX });
+  }
   const attempts = Number(env.SPARKJOBS_AWS_MAX_ATTEMPTS ?? DEFAULT_MAX_ATTEMPTS);
   const timeout = Number(env.SPARKJOBS_AWS_TIMEOUT_SECONDS ?? DEFAULT_TIMEOUT_SECONDS);
   const timeoutMs = (Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_SECONDS) * 1000;

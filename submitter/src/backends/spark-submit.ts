@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CREDENTIALS_FIX, URL_WITH_PASSWORD } from "../config/params.js";
 import type { RunPlan } from "../../../schemas/src/index.js";
 import { SparkjobsError } from "../errors.js";
 import { pythonPath, s3aJars, sparkSubmitPath } from "../env/where.js";
@@ -67,6 +68,9 @@ export function s3aConf(env: NodeJS.ProcessEnv): Record<string, string> {
     "spark.hadoop.fs.s3n.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
   };
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  if (endpoint && URL_WITH_PASSWORD.test(endpoint)) {
+    throw new SparkjobsError("usage", `${env.AWS_ENDPOINT_URL_S3 !== undefined ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL"} has a user and password in it: the endpoint goes into the Spark settings of plans (staged, printed, passed to EMR)`, { fix: CREDENTIALS_FIX });
+  }
   if (endpoint) {
     conf["spark.hadoop.fs.s3a.endpoint"] = endpoint;
     conf["spark.hadoop.fs.s3a.path.style.access"] = "true";

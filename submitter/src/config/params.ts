@@ -29,11 +29,26 @@ export function parseParamArgs(pairs: string[]): Record<string, string> {
   return parsePairs(pairs, "--param", "parameter");
 }
 
-/** --conf key=value pairs: Spark settings, which all start with "spark.". */
+/** Setting names that hold a credential: their values would be staged in the plan, printed by `plan` and sent in EMR step arguments. */
+const SECRET_KEY = /(secret|password|passwd|token|credential)|(^|\.)access\.?key$/i;
+/** A URL with a user and password in it (jdbc:mysql://user:pw@host, http://key:secret@minio). */
+export const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/@\s:]+:[^/@\s]+@/i;
+
+export const CREDENTIALS_FIX =
+  "give credentials outside the plan: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment, " +
+  "an instance profile or EMR runtime role, or a Hadoop credential provider (spark.hadoop.hadoop.security.credential.provider.path)";
+
+/** --conf key=value pairs: Spark settings, which all start with "spark.", and never a credential. */
 export function parseConfArgs(pairs: string[]): Record<string, string> {
   const conf = parsePairs(pairs, "--conf", "setting");
-  for (const key of Object.keys(conf)) {
+  for (const [key, value] of Object.entries(conf)) {
     if (!key.startsWith("spark.")) throw new SparkjobsError("usage", `--conf ${key} is not a Spark setting`, { fix: "Spark settings start with spark. (e.g. --conf spark.executor.memory=4g)" });
+    if (SECRET_KEY.test(key) && !/provider|\.path$|\.class$|\.type$|\.enabled$/i.test(key)) {
+      throw new SparkjobsError("usage", `--conf ${key}=... holds a credential: settings go into the run's plan, which is staged under the root, printed by plan and passed to EMR`, { fix: CREDENTIALS_FIX });
+    }
+    if (URL_WITH_PASSWORD.test(value)) {
+      throw new SparkjobsError("usage", `--conf ${key} has a user and password in its URL: settings go into the run's plan, which is staged under the root, printed by plan and passed to EMR`, { fix: CREDENTIALS_FIX });
+    }
   }
   return conf;
 }
