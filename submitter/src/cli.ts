@@ -75,7 +75,7 @@ function targetFlags(cmd: Command): Command {
     .addOption(new Option("--execution-role-arn <arn>", "emr (runtime role) and emr-serverless (job role)").env("SPARKJOBS_EXECUTION_ROLE_ARN"))
     .addOption(new Option("--log-uri <uri>", "emr-serverless: s3:// prefix for driver logs").env("SPARKJOBS_LOG_URI"))
     .addOption(new Option("--log-wait <seconds>", "emr, emr-serverless: how long to wait for logs to reach S3 after a failure").env("SPARKJOBS_LOG_WAIT"))
-    .addOption(new Option("--region <region>", "AWS region (default: AWS_REGION)"));
+    .addOption(new Option("--region <region>", "AWS region of every AWS call and of Spark's S3A settings (default: AWS_REGION)"));
 }
 
 
@@ -174,7 +174,16 @@ export function buildProgram(): Command {
     .description("Plan, launch and validate typed Spark SQL and MLlib jobs for customer analytics.")
     .version(process.env.npm_package_version ?? "0.1.0")
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // --region is the region of every AWS client of the command, the S3 client and Spark's S3A settings included.
+    .hook("preAction", (_program, action) => {
+      const region = (action.opts() as { region?: string }).region;
+      if (region === undefined) return;
+      if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+        throw new SparkjobsError("usage", `--region ${JSON.stringify(region)} is not an AWS region`, { fix: "give a region code such as eu-west-1 or us-east-1" });
+      }
+      process.env.AWS_REGION = region;
+    });
 
   common(program.command("list").description("list the jobs and pipelines and their parameters")).action(async (opts: CommonOptions) => {
     const { listJobs, loadJob } = await import("./config/job.js");

@@ -213,7 +213,7 @@ describe("EMR steps and EMR Serverless job runs", () => {
         writeFileSync(join(jobsDir, "spark-sql", "failing.sql"), "SELECT 1\n");
       }
       const runs = serverless.application(appId)!.runs.filter((x) => x.clientToken.startsWith("sls-fail"));
-      expect(runs.map((x) => [x.clientToken, x.state])).toEqual([["sls-fail", "FAILED"], ["sls-fail.r2", "SUCCESS"]]);
+      expect(runs.map((x) => [x.clientToken, x.state])).toEqual([["sls-fail", "FAILED"], ["_2.sls-fail", "SUCCESS"]]);
     });
 
     it("SIGTERM cancels the job run: CancelJobRun, CANCELLED, exit 130", async () => {

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { RUN_ID_PATTERN } from "../../schemas/src/index.js";
 import type { RunPlan } from "../../schemas/src/index.js";
 import { awsClientConfig } from "../../submitter/src/aws/config.js";
 import { fromAwsError } from "../../submitter/src/aws/errors.js";
@@ -72,11 +73,16 @@ describe("emr", () => {
 });
 
 describe("emr-serverless", () => {
-  test("the run id is the clientToken; later attempts of a failed run id get .r2, .r3, within 64 characters", () => {
+  test("the run id is the clientToken; later attempts of a failed run id get _2., _3., within 64 characters, never another run id's token", () => {
     expect(clientToken("seg-1", 1)).toBe("seg-1");
-    expect(clientToken("seg-1", 2)).toBe("seg-1.r2");
+    expect(clientToken("seg-1", 2)).toBe("_2.seg-1");
+    // A run id can look like another's retry under any other scheme (seg-1.r2); none starts with _.
+    expect(RUN_ID_PATTERN.test(clientToken("seg-1", 2))).toBe(false);
+    expect(clientToken("seg-1.r2", 1)).not.toBe(clientToken("seg-1", 2));
     expect(clientToken("x".repeat(64), 9)).toHaveLength(64);
     expect(clientToken("x".repeat(64), 9)).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
+    // Two long run ids that share their first 60 characters keep distinct tokens.
+    expect(clientToken(`${"x".repeat(60)}abcd`, 2)).not.toBe(clientToken(`${"x".repeat(60)}abce`, 2));
   });
 
   test("StartJobRun: entry point, arguments, and the spark-submit parameters as one string", () => {
@@ -180,6 +186,18 @@ describe("target choice", () => {
     `);
     writeFileSync(file, "logUri: s3://logs/emr/\n");
     expect(loadTransientCluster(file)).toMatchObject({ releaseLabel: "emr-7.9.0", coreInstanceCount: 2, serviceRole: "EMR_DefaultRole" });
+  });
+
+  test("the example the error points to exists and is valid", () => {
+    const missing = (() => {
+      try {
+        loadTransientCluster("no-such-cluster.yaml");
+      } catch (x) {
+        return x as SparkjobsError;
+      }
+    })()!;
+    const example = missing.fix!.match(/infra\/emr\/[\w.-]+\.yaml/)![0];
+    expect(loadTransientCluster(join(import.meta.dirname, "..", "..", example))).toMatchObject({ logUri: "s3://my-emr-logs/sparkjobs/", releaseLabel: "emr-7.9.0" });
   });
 });
 

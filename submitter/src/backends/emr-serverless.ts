@@ -2,10 +2,11 @@
  * EMR Serverless: the run is a job run on an application. StartJobRun is idempotent by its
  * clientToken, which is the run id, so a submit retried after a crash gets the job run that is
  * already there. A run id whose earlier job run failed or was cancelled, or took the token with
- * another plan, is started again under the next token (<run id>.r2, .r3, ...), which a retry
+ * another plan, is started again under the next token (_2.<run id>, _3.<run id>, ...), which a retry
  * finds the same way.
  * The driver's log is read from the monitoring logUri: {logUri}/applications/{app}/jobs/{run}/SPARK_DRIVER/.
  */
+import { createHash } from "node:crypto";
 import {
   CancelJobRunCommand,
   GetApplicationCommand,
@@ -40,9 +41,18 @@ export interface EmrServerlessBackendOptions {
 
 const MAX_ATTEMPTS_PER_RUN_ID = 9;
 
-/** The clientToken of the n-th job run of a run id (1-64 of [A-Za-z0-9._-], as the run id is). */
+/**
+ * The clientToken of the n-th job run of a run id (1-64 of [A-Za-z0-9._-]): the run id itself,
+ * then _2.<run id>, _3.<run id>, ... A run id starts with a letter or digit, so no run id is
+ * another's later token; a run id too long for the prefix keeps its first 52 characters and a hash
+ * of the whole.
+ */
 export function clientToken(runId: string, attempt: number): string {
-  return attempt === 1 ? runId : `${runId.slice(0, 61)}.r${attempt}`;
+  if (attempt === 1) return runId;
+  const prefix = `_${attempt}.`;
+  const room = 64 - prefix.length;
+  const id = runId.length <= room ? runId : `${runId.slice(0, room - 9)}.${createHash("sha256").update(runId).digest("hex").slice(0, 8)}`;
+  return `${prefix}${id}`;
 }
 
 /** spark-submit parameters as the one string EMR Serverless takes: no value may hold whitespace. */
