@@ -89,7 +89,7 @@ export async function stageOnly(options: Parameters<typeof prepareRun>[0]): Prom
   return { plan, staged };
 }
 
-const RUNNER_EXIT_KIND: Record<number, ErrorKind> = { 3: "definition", 4: "input", 5: "runFailed", 6: "output", 14: "rejected" };
+const RUNNER_EXIT_KIND: Record<number, ErrorKind> = { 3: "definition", 4: "input", 5: "runFailed", 6: "output", 11: "conflict", 14: "rejected" };
 
 function failureError(status: RunStatus, submission: Submission, tail: string): SparkjobsError {
   if (status.state === "cancelled") {

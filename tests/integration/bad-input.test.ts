@@ -31,7 +31,7 @@ describe("bad job definitions (exit 3, before Spark)", () => {
     expect(r.code).toBe(3);
     expect(scrub(r.stderr, jobsDir)).toMatchInlineSnapshot(`
       "error: job definition <tmp>/unknown-key.yaml is not valid (1 problem)
-        - <tmp>/unknown-key.yaml:51: stages[1].sqlfile: unknown key "sqlfile": did you mean "file"?
+        - <tmp>/unknown-key.yaml:63: stages[1].sqlfile: unknown key "sqlfile": did you mean "file"?
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -53,7 +53,7 @@ describe("bad job definitions (exit 3, before Spark)", () => {
     expect(r.code).toBe(3);
     expect(scrub(r.stderr, jobsDir)).toMatchInlineSnapshot(`
       "error: job definition <tmp>/missing-sql.yaml is not valid (1 problem)
-        - <tmp>/missing-sql.yaml:51: stages[1].file: SQL file <tmp>/spark-sql/clean/transaction_count.sql does not exist (create it, or fix the path: it is relative to <tmp>/spark-sql)
+        - <tmp>/missing-sql.yaml:63: stages[1].file: SQL file <tmp>/spark-sql/clean/transaction_count.sql does not exist (create it, or fix the path: it is relative to <tmp>/spark-sql)
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -168,7 +168,7 @@ describe("bad parameters (exit 2, before Spark)", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatchInlineSnapshot(`
       "error: parameters of job customer-segmentation are not valid
-        - --param kk: job customer-segmentation has no parameter "kk" (it has: source, snapshot_date, k, max_quantity, max_unit_price)
+        - --param kk: job customer-segmentation has no parameter "kk" (it has: source, snapshot_date, k, features, names, max_quantity, max_unit_price)
         - --param k: expected a whole number, got "4 OR 1=1"
         fix: see the params of jobs/customer-segmentation.yaml; values are bound by Spark as typed literals, never pasted into SQL
       "

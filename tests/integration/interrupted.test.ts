@@ -2,9 +2,11 @@
  * A run killed halfway is never read as a result: validate reports it incomplete (exit 8);
  * running the same run id again completes it, with outputs equal to an uninterrupted run's.
  */
-import { readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { pythonPath, sparkSubmitPath } from "../../submitter/src/env/where.js";
 import { cli, cliJson, ensureSegmentation, manifestOf, readOutput, root, SEG, startCli } from "./helpers.js";
 
 // The same job and parameters as the shared uninterrupted run SEG, under other run ids, with k fixed at
@@ -81,7 +83,38 @@ describe("a run killed halfway", () => {
     });
     expect(code).toBe(130);
     expect(stderr).toContain("SIGTERM: cancelling the run");
+    // The cancel reached Spark: its process group is gone (a cancel that did nothing would leave it running).
+    const sparkPid = Number(stderr.match(/submitted run it-cancelled to local \((\d+)\)/)![1]);
+    const alive = () => {
+      try {
+        process.kill(-sparkPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 60_000;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(alive()).toBe(false);
     const v = cli(["validate", "it-cancelled"]);
     expect(v.code).toBe(8);
+  });
+
+  it("a duplicate submit of a complete run's plan (an EMR step added twice, a retried task) runs nothing; the manifest stays as it was", () => {
+    const manifestFile = join(root(), "runs", SEG.runId, "_manifest.json");
+    const before = readFileSync(manifestFile, "utf8");
+    const { planSha256 } = JSON.parse(before);
+    // The staged runner and plan, submitted again as the engine would (spark-submit runner.py --plan ...).
+    const codeDir = join(root(), "stage", "code");
+    const code = join(codeDir, readdirSync(codeDir).sort((a, b) => statSync(join(codeDir, b)).mtimeMs - statSync(join(codeDir, a)).mtimeMs)[0]!);
+    const python = pythonPath(process.env);
+    const r = spawnSync(sparkSubmitPath(process.env), ["--master", "local[1]", "--conf", "spark.ui.enabled=false", "--conf", `spark.sql.warehouse.dir=${join(root(), "spark-warehouse")}`, "--py-files", join(code, "sparkjobs_runner.zip"),
+      join(code, "runner.py"), "--plan", join(root(), "stage", "plans", `${planSha256}.json`)], {
+      encoding: "utf8", env: { ...process.env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, SPARK_LOCAL_IP: "127.0.0.1" },
+    });
+    expect(r.status, r.stderr.slice(-3000)).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toContain(`run ${SEG.runId} is already complete with this plan`);
+    expect(readFileSync(manifestFile, "utf8")).toBe(before);
+    expect(cli(["validate", SEG.runId]).code).toBe(0);
   });
 });

@@ -70,7 +70,7 @@ describe.each(["dictionary_v1", "plain_v1", "v2"])("validate on Spark output wri
     const byColumn = (col: string) => report.problems.filter((p) => p.path === col && p.file === file).map((p) => p.message);
     expect(byColumn("customer_id")).toEqual(made.planted.customer_id!.slice(0, 3).map((r) => `row ${r}: is null, but the column is not nullable`));
     expect(byColumn("cluster")).toEqual(made.planted.cluster!.map((r) => `row ${r}: -1 is below the minimum 0`));
-    expect(byColumn("segment")[0]).toBe(`row ${made.planted.segment![0]}: "vip" does not match ^((high-value|loyal|potential|churning)(-[0-9]+)?|unsegmented)$`);
+    expect(byColumn("segment")[0]).toBe(`row ${made.planted.segment![0]}: "vip" does not match ^((high-value|loyal|potential|churning)(-[0-9]+)?|segment-[0-9]+|unsegmented)$`);
     expect(byColumn("distance")).toEqual(made.planted.distance!.map((r) => `row ${r}: -0.5 is below the minimum 0`));
     expect(byColumn("monetary")).toEqual(made.planted.monetary!.map((r) => `row ${r}: is NaN`));
     expect(report.problems.filter((p) => p.file === layout.dir).map((p) => `${p.path}: ${p.message}`).sort()).toEqual([

@@ -33,3 +33,26 @@ def test_describe_names_the_root_cause_of_a_java_error_not_the_jvm_call(spark):
     assert "planted failure: ids are not negative" in text
     assert "An error occurred while calling" not in text
     assert describe(ValueError("bad\nsecond line")) == "ValueError: bad"
+
+
+def test_a_complete_run_is_never_run_over(spark, tmp_path):
+    """A duplicate submit of a complete run's plan runs nothing; one with another plan is a conflict (11);
+    a manifest that is not a finished run's is no reason to stop."""
+    import json
+
+    import pytest
+
+    from sparkjobs_runner.errors import CONFLICT, RunnerError
+    from sparkjobs_runner.main import already_complete
+
+    uri = str(tmp_path / "_manifest.json")
+    plan = {"runId": "r1"}
+    assert already_complete(spark, plan, "a" * 64, uri) is False
+    (tmp_path / "_manifest.json").write_text(json.dumps({"status": "succeeded", "planSha256": "a" * 64}))
+    assert already_complete(spark, plan, "a" * 64, uri) is True
+    with pytest.raises(RunnerError) as e:
+        already_complete(spark, plan, "b" * 64, uri)
+    assert e.value.exit_code == CONFLICT == 11
+    assert "already completed with another plan" in str(e.value)
+    (tmp_path / "_manifest.json").write_text("{ half written")
+    assert already_complete(spark, plan, "a" * 64, uri) is False

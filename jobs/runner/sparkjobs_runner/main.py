@@ -9,7 +9,7 @@ import time
 import traceback
 
 from . import abtest, allocate, als, classifier, fpgrowth, ingest, kmeans, pca, regressor, score, storage, uplift
-from .errors import INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, raised_by_sql, report
+from .errors import CONFLICT, INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, raised_by_sql, report
 from .jsonschema_lite import validate
 from .tables import check_columns
 
@@ -149,6 +149,26 @@ def execute(spark, plan, digest):
     }
 
 
+def already_complete(spark, plan, digest, manifest_uri):
+    """True when the run is complete with this very plan: a duplicate submit (an EMR step added
+    twice, a retried task) runs nothing and leaves the finished run as it is. A run complete with
+    another plan is a conflict; it is never run over."""
+    text = storage.read_text(spark, manifest_uri)
+    if text is None:
+        return False
+    try:
+        previous = json.loads(text)
+    except ValueError:
+        return False  # not a manifest a run wrote: the run is not complete, run it
+    if not isinstance(previous, dict) or previous.get("status") != "succeeded":
+        return False
+    if previous.get("planSha256") == digest:
+        log(f"run {plan['runId']} is already complete with this plan ({manifest_uri}): this submit runs nothing")
+        return True
+    raise RunnerError(CONFLICT, f"run {plan['runId']} already completed with another plan (sha256 {previous.get('planSha256')}, this one {digest}): it is not run over",
+                      where=manifest_uri, fix="a run id always means one plan: submit this plan under a new run id")
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="runner.py")
     parser.add_argument("--plan", required=True, help="URI of the RunPlan JSON")
@@ -162,6 +182,8 @@ def main(argv):
         plan, digest = load_plan(spark, args.plan)
         spark.sparkContext.setJobGroup(plan["runId"], f"sparkjobs {plan['job']['name']} {plan['runId']}")
         manifest_uri = plan["runUri"].rstrip("/") + "/_manifest.json"
+        if already_complete(spark, plan, digest, manifest_uri):
+            return 0
         # A rerun starts by removing any manifest, so a crash halfway can never look complete.
         storage.delete(spark, manifest_uri)
         manifest = execute(spark, plan, digest)
