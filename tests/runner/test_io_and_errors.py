@@ -56,3 +56,11 @@ def test_a_complete_run_is_never_run_over(spark, tmp_path):
     assert "already completed with another plan" in str(e.value)
     (tmp_path / "_manifest.json").write_text("{ half written")
     assert already_complete(spark, plan, "a" * 64, uri) is False
+
+
+def test_read_text_if_exists_through_hadoop_and_locally(spark, tmp_path):
+    (tmp_path / "a.txt").write_text("héllo")
+    assert storage.read_text_if_exists(spark, str(tmp_path / "a.txt")) == "héllo"
+    assert storage.read_text_if_exists(spark, (tmp_path / "a.txt").as_uri()) == "héllo"
+    assert storage.read_text_if_exists(spark, str(tmp_path / "none.txt")) is None
+    assert storage.read_text_if_exists(spark, (tmp_path / "none.txt").as_uri()) is None

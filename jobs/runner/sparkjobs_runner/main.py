@@ -153,7 +153,7 @@ def already_complete(spark, plan, digest, manifest_uri):
     """True when the run is complete with this very plan: a duplicate submit (an EMR step added
     twice, a retried task) runs nothing and leaves the finished run as it is. A run complete with
     another plan is a conflict; it is never run over."""
-    text = storage.read_text(spark, manifest_uri)
+    text = storage.read_text_if_exists(spark, manifest_uri)
     if text is None:
         return False
     try:

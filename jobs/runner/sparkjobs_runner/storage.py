@@ -23,6 +23,14 @@ def read_text(spark, uri):
         stream.close()
 
 
+def read_text_if_exists(spark, uri):
+    """The text of a file, or None when there is none."""
+    if "://" not in uri:
+        return read_text(spark, uri) if os.path.exists(uri) else None
+    fs, path = _fs_and_path(spark, uri)
+    return read_text(spark, uri) if fs.exists(path) else None
+
+
 def write_text_atomically(spark, uri, text):
     """Writes to a temporary name, then renames: a reader sees the whole file or none."""
     fs, path = _fs_and_path(spark, uri)
