@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# All tests, in tiers: unit (TypeScript, milliseconds), runner (pytest with a real SparkSession),
-# integration (the real CLI, real spark-submit). Called by `npm test` after bootstrap.
+# All tests, in tiers: unit (TypeScript, milliseconds), infrastructure checks (checkov, the state
+# machines through asl-validator, terraform validate/test), runner (pytest with a real
+# SparkSession), integration (the real CLI, real spark-submit). Called by `npm test` after bootstrap.
 # Ends with one line counting every tier: "tests: N passed, N failed".
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,6 +15,9 @@ trap 'rm -rf "$reports"' EXIT
 
 echo "== unit tests (vitest)"
 npx --no-install vitest run --project unit --reporter=default --reporter=json --outputFile.json="$reports/unit.json"
+
+echo "== infrastructure checks (checkov, asl-validator, terraform)"
+bash scripts/infra-check.sh
 
 echo "== runner tests (pytest, real SparkSession)"
 "$venv/bin/python" -m pytest -q tests/runner --junitxml="$reports/runner.xml"

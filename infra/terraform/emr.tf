@@ -27,6 +27,7 @@ resource "aws_emr_security_configuration" "runtime_roles" {
 }
 
 resource "aws_emr_cluster" "this" {
+  #checkov:skip=CKV2_AWS_7:No security groups are passed: EMR creates and manages its own for the cluster in subnet_id, and EMR block public access (on by default in every account and Region) refuses to launch a cluster whose groups admit 0.0.0.0/0 or ::/0 on any port but 22; key_name is null by default, so no SSH key is on the nodes.
   count = var.create_emr_cluster ? 1 : 0
 
   name          = "${var.name_prefix}-emr"
@@ -67,10 +68,12 @@ resource "aws_emr_cluster" "this" {
     }
   }
 
-  tags = {
+  tags = merge(
     # AmazonEMRServicePolicy_v2 acts only on resources that carry this tag.
-    "for-use-with-amazon-emr-managed-policies" = "true"
-  }
+    { "for-use-with-amazon-emr-managed-policies" = "true" },
+    # The Step Functions role may add steps to clusters with this tag (iam.tf).
+    var.emr_cluster_tag_key == null ? {} : { (var.emr_cluster_tag_key) = var.name_prefix },
+  )
 
   lifecycle {
     precondition {

@@ -1,11 +1,20 @@
 # Roles:
 #   emr_service     the EMR service role (AmazonEMRServicePolicy_v2)
-#   emr_ec2         the cluster nodes' instance profile: S3 on the two buckets only
-#   emr_runtime     the role steps run under (ExecutionRoleArn on AddJobFlowSteps); assumed by
-#                   the nodes' role, so its trust policy names emr_ec2
-#   serverless_job  the EMR Serverless job execution role: S3 on the two buckets, Glue catalog read
-#   step_functions  the state machines' role: add/describe/cancel EMR steps, start/get/cancel
-#                   EMR Serverless job runs, the EventBridge rules of .sync, PassRole
+#   emr_ec2         the cluster nodes' instance profile: with runtime roles, only what the cluster
+#                   itself needs (its logs under emr/, EMR's artifacts, describing the cluster,
+#                   assuming the runtime role), none of the data; without them, the data bucket too
+#                   (steps then run as this role)
+#   emr_runtime     the role steps run under (ExecutionRoleArn on AddJobFlowSteps): the data
+#                   bucket, writing logs under emr/; assumed by the nodes' role, so its trust policy
+#                   names emr_ec2
+#   serverless_job  the EMR Serverless job execution role: the data bucket, writing logs under
+#                   serverless/, Glue catalog read
+#   step_functions  the state machines' role: list/add/describe/cancel the steps of the allowed
+#                   clusters only, start/get/cancel EMR Serverless job runs, the EventBridge rules
+#                   of .sync, PassRole of the two job roles to their services only
+#
+# No role may delete or list other prefixes of the logs bucket: a job cannot erase the logs of
+# what it did.
 
 locals {
   s3_read_actions = ["s3:GetObject", "s3:GetObjectVersion"]
@@ -16,26 +25,67 @@ locals {
     "s3:ListMultipartUploadParts",
   ]
   s3_bucket_actions = ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"]
+  # Where each kind of job writes its logs in the logs bucket.
+  log_prefixes = { emr = "emr/", serverless = "serverless/" }
 }
 
-# S3 read/write on the two buckets, and the customer managed KMS key when there is one.
-data "aws_iam_policy_document" "s3_buckets" {
+# The data bucket: read, write and delete (Spark's commits copy and delete; a run's incomplete
+# outputs are replaced), and the customer managed KMS key when there is one.
+data "aws_iam_policy_document" "data_bucket" {
   statement {
-    sid       = "Buckets"
+    sid       = "DataBucket"
     actions   = local.s3_bucket_actions
-    resources = local.bucket_arns
+    resources = [aws_s3_bucket.data.arn]
   }
 
   statement {
-    sid       = "Objects"
+    sid       = "DataObjects"
     actions   = concat(local.s3_read_actions, local.s3_write_actions)
-    resources = local.bucket_object_arns
+    resources = ["${aws_s3_bucket.data.arn}/*"]
   }
 
   dynamic "statement" {
     for_each = length(local.customer_kms_key_arns) > 0 ? [1] : []
     content {
-      sid       = "BucketKey"
+      sid       = "DataKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+      resources = local.customer_kms_key_arns
+    }
+  }
+}
+
+# The logs bucket: adding log objects under one prefix; no reading, listing elsewhere or deleting.
+data "aws_iam_policy_document" "logs_write" {
+  for_each = local.log_prefixes
+
+  statement {
+    sid       = "LogsBucket"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.logs.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${each.value}*"]
+    }
+  }
+
+  statement {
+    sid       = "LogsBucketLocation"
+    actions   = ["s3:GetBucketLocation"]
+    resources = [aws_s3_bucket.logs.arn]
+  }
+
+  statement {
+    sid       = "LogObjects"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = ["${aws_s3_bucket.logs.arn}/${each.value}*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.customer_kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "LogsKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
       resources = local.customer_kms_key_arns
     }
@@ -122,8 +172,13 @@ resource "aws_iam_instance_profile" "emr_ec2" {
   role = aws_iam_role.emr_ec2.name
 }
 
+# With runtime roles the steps' own role reads and writes the data: the nodes keep only what the
+# cluster needs. Without them the steps run as this role, which then needs the data bucket.
 data "aws_iam_policy_document" "emr_ec2" {
-  source_policy_documents = [data.aws_iam_policy_document.s3_buckets.json]
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.logs_write["emr"].json],
+    var.enable_runtime_roles ? [] : [data.aws_iam_policy_document.data_bucket.json],
+  )
 
   # EMR's own artifacts (e.g. command-runner.jar's dependencies) in its regional buckets.
   statement {
@@ -149,15 +204,18 @@ data "aws_iam_policy_document" "emr_ec2" {
   }
 
   # The nodes assume the runtime role for each step that names it.
-  statement {
-    sid       = "AssumeRuntimeRole"
-    actions   = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
-    resources = [aws_iam_role.emr_runtime.arn]
+  dynamic "statement" {
+    for_each = var.enable_runtime_roles ? [1] : []
+    content {
+      sid       = "AssumeRuntimeRole"
+      actions   = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+      resources = [aws_iam_role.emr_runtime.arn]
+    }
   }
 }
 
 resource "aws_iam_role_policy" "emr_ec2" {
-  name   = "sparkjobs-buckets"
+  name   = "sparkjobs-cluster"
   role   = aws_iam_role.emr_ec2.id
   policy = data.aws_iam_policy_document.emr_ec2.json
 }
@@ -184,10 +242,17 @@ resource "aws_iam_role" "emr_runtime" {
   assume_role_policy = data.aws_iam_policy_document.emr_runtime_trust.json
 }
 
+data "aws_iam_policy_document" "emr_runtime" {
+  source_policy_documents = [
+    data.aws_iam_policy_document.data_bucket.json,
+    data.aws_iam_policy_document.logs_write["emr"].json,
+  ]
+}
+
 resource "aws_iam_role_policy" "emr_runtime" {
   name   = "sparkjobs-buckets"
   role   = aws_iam_role.emr_runtime.id
-  policy = data.aws_iam_policy_document.s3_buckets.json
+  policy = data.aws_iam_policy_document.emr_runtime.json
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +283,10 @@ resource "aws_iam_role" "serverless_job" {
 }
 
 data "aws_iam_policy_document" "serverless_job" {
-  source_policy_documents = [data.aws_iam_policy_document.s3_buckets.json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.data_bucket.json,
+    data.aws_iam_policy_document.logs_write["serverless"].json,
+  ]
 
   # EMR Serverless uses the Glue Data Catalog as Spark's metastore: reading it is enough here.
   statement {
@@ -276,8 +344,16 @@ resource "aws_iam_role" "step_functions" {
 }
 
 locals {
-  # The cluster comes with each execution's input, so any cluster of the account and region.
-  emr_cluster_arns = ["arn:${local.partition}:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"]
+  # The cluster comes with each execution's input: the role may use only the clusters allowed here,
+  # the one this configuration creates, those in emr_cluster_arns and those tagged
+  # <emr_cluster_tag_key> = <name_prefix>. Any other cluster id fails with AccessDenied.
+  emr_step_cluster_arns = compact(concat(aws_emr_cluster.this[*].arn, var.emr_cluster_arns))
+  emr_step_actions = [
+    "elasticmapreduce:ListSteps",
+    "elasticmapreduce:AddJobFlowSteps",
+    "elasticmapreduce:DescribeStep",
+    "elasticmapreduce:CancelSteps",
+  ]
   serverless_application_arn = (
     var.create_emr_serverless_application
     ? aws_emrserverless_application.this[0].arn
@@ -286,10 +362,28 @@ locals {
 }
 
 data "aws_iam_policy_document" "step_functions" {
-  statement {
-    sid       = "EmrSteps"
-    actions   = ["elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeStep", "elasticmapreduce:CancelSteps"]
-    resources = local.emr_cluster_arns
+  dynamic "statement" {
+    for_each = length(local.emr_step_cluster_arns) > 0 ? [1] : []
+    content {
+      sid       = "EmrStepsOnListedClusters"
+      actions   = local.emr_step_actions
+      resources = local.emr_step_cluster_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.emr_cluster_tag_key == null ? [] : [1]
+    content {
+      sid       = "EmrStepsOnTaggedClusters"
+      actions   = local.emr_step_actions
+      resources = ["arn:${local.partition}:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"]
+
+      condition {
+        test     = "StringEquals"
+        variable = "elasticmapreduce:ResourceTag/${var.emr_cluster_tag_key}"
+        values   = [var.name_prefix]
+      }
+    }
   }
 
   statement {
@@ -326,10 +420,20 @@ data "aws_iam_policy_document" "step_functions" {
     }
   }
 
-  statement {
-    sid       = "PassEmrRuntimeRole"
-    actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.emr_runtime.arn]
+  # The runtime role goes to EMR only (ExecutionRoleArn on AddJobFlowSteps).
+  dynamic "statement" {
+    for_each = var.enable_runtime_roles ? [1] : []
+    content {
+      sid       = "PassEmrRuntimeRole"
+      actions   = ["iam:PassRole"]
+      resources = [aws_iam_role.emr_runtime.arn]
+
+      condition {
+        test     = "StringLike"
+        variable = "iam:PassedToService"
+        values   = ["elasticmapreduce.amazonaws.com*"]
+      }
+    }
   }
 }
 

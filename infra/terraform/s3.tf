@@ -1,5 +1,6 @@
 # Two buckets: "data" holds the sparkjobs root (inputs, <root>/runs/, <root>/stage/code/ and
-# <root>/stage/plans/); "logs" holds EMR cluster logs (emr/) and EMR Serverless logs (serverless/).
+# <root>/stage/plans/); "logs" holds EMR cluster logs (emr/), EMR Serverless logs (serverless/)
+# and the data bucket's S3 server access logs (s3-access/data/).
 
 locals {
   buckets = {
@@ -9,18 +10,25 @@ locals {
   root_uri              = "s3://${aws_s3_bucket.data.bucket}/${var.root_prefix}"
   emr_log_uri           = "s3://${aws_s3_bucket.logs.bucket}/emr/"
   serverless_log_uri    = "s3://${aws_s3_bucket.logs.bucket}/serverless/"
-  bucket_arns           = [for b in local.buckets : b.arn]
-  bucket_object_arns    = [for b in local.buckets : "${b.arn}/*"]
   customer_kms_key_arns = var.sse_algorithm == "aws:kms" && var.kms_key_arn != null ? [var.kms_key_arn] : []
+  # S3 delivers server access logs only to a bucket whose default encryption is SSE-S3.
+  data_access_logs        = var.sse_algorithm == "AES256"
+  data_access_logs_prefix = "s3-access/data/"
 }
 
 resource "aws_s3_bucket" "data" {
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to object events: runs are found through their manifests, and the state machines learn that a step or job run ended from EMR.
+  #checkov:skip=CKV_AWS_144:Replication needs a second bucket in another Region and a provider for it: a disaster-recovery choice for the account, not for this configuration; the bucket is versioned against overwrites and deletes.
+  #checkov:skip=CKV_AWS_145:Default encryption follows var.sse_algorithm (s3.tf, aws_s3_bucket_server_side_encryption_configuration): SSE-KMS with sse_algorithm = "aws:kms", SSE-S3 by default, which costs no KMS requests and lets S3 deliver this bucket's access logs to the logs bucket.
   bucket        = var.data_bucket_name
   bucket_prefix = var.data_bucket_name == null ? "${var.name_prefix}-data-" : null
   force_destroy = var.force_destroy_buckets
 }
 
 resource "aws_s3_bucket" "logs" {
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to object events: runs are found through their manifests, and the state machines learn that a step or job run ended from EMR.
+  #checkov:skip=CKV_AWS_144:Replication needs a second bucket in another Region and a provider for it: a disaster-recovery choice for the account, not for this configuration; the bucket is versioned against overwrites and deletes.
+  #checkov:skip=CKV_AWS_145:Default encryption follows var.sse_algorithm: SSE-KMS with sse_algorithm = "aws:kms", SSE-S3 by default, the only default encryption with which S3 delivers server access logs (those of the data bucket) into a bucket.
   bucket        = var.logs_bucket_name
   bucket_prefix = var.logs_bucket_name == null ? "${var.name_prefix}-logs-" : null
   force_destroy = var.force_destroy_buckets
@@ -67,7 +75,8 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   }
 }
 
-# Only TLS: requests over plain HTTP are refused.
+# Only TLS: requests over plain HTTP are refused. The logs bucket also takes the data bucket's
+# server access logs from S3's logging service.
 data "aws_iam_policy_document" "tls_only" {
   for_each = local.buckets
 
@@ -88,6 +97,32 @@ data "aws_iam_policy_document" "tls_only" {
       values   = ["false"]
     }
   }
+
+  dynamic "statement" {
+    for_each = each.key == "logs" && local.data_access_logs ? [1] : []
+    content {
+      sid       = "S3ServerAccessLogs"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.logs.arn}/${local.data_access_logs_prefix}*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["logging.s3.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = [aws_s3_bucket.data.arn]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "tls_only" {
@@ -96,6 +131,16 @@ resource "aws_s3_bucket_policy" "tls_only" {
   policy   = data.aws_iam_policy_document.tls_only[each.key].json
 
   depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+# Who read, wrote or deleted what in the data bucket (expires with the logs, logs_expiration_days).
+resource "aws_s3_bucket_logging" "data" {
+  count         = local.data_access_logs ? 1 : 0
+  bucket        = aws_s3_bucket.data.id
+  target_bucket = aws_s3_bucket.logs.id
+  target_prefix = local.data_access_logs_prefix
+
+  depends_on = [aws_s3_bucket_policy.tls_only]
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "data" {

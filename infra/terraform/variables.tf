@@ -280,3 +280,36 @@ variable "create_state_machines" {
   type        = bool
   default     = true
 }
+
+variable "state_machine_timeout_seconds" {
+  description = "TimeoutSeconds of both state machines: an execution still running after this long fails with States.Timeout. Default 86400 (24 hours); 300 (5 minutes) to 604800 (7 days). It also sets how often the emr-step machine polls a step it follows (every 60 seconds up to about 40 hours)."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.state_machine_timeout_seconds >= 300 && var.state_machine_timeout_seconds <= 604800 && floor(var.state_machine_timeout_seconds) == var.state_machine_timeout_seconds
+    error_message = "state_machine_timeout_seconds: a whole number of seconds from 300 (5 minutes) to 604800 (7 days)."
+  }
+}
+
+variable "emr_cluster_arns" {
+  description = "EMR clusters made elsewhere that the emr-step state machine may list, add, describe and cancel steps on (arn:<partition>:elasticmapreduce:<region>:<account>:cluster/j-...). The cluster of create_emr_cluster is always allowed, and so are clusters tagged emr_cluster_tag_key = name_prefix; any other cluster id in an execution's input fails with AccessDenied."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.emr_cluster_arns : can(regex("^arn:[a-z-]+:elasticmapreduce:[a-z0-9-]+:[0-9]{12}:cluster/j-[0-9A-Z]+$", a))])
+    error_message = "emr_cluster_arns: cluster ARNs, arn:aws:elasticmapreduce:<region>:<account>:cluster/j-..."
+  }
+}
+
+variable "emr_cluster_tag_key" {
+  description = "Tag key that lets the emr-step state machine use a cluster: a cluster of this account and region tagged <emr_cluster_tag_key> = <name_prefix> is allowed (the cluster of create_emr_cluster carries the tag). Whoever may tag clusters (elasticmapreduce:AddTags) may thereby allow one. null: only the clusters listed by ARN."
+  type        = string
+  default     = "sparkjobs:steps"
+
+  validation {
+    condition     = var.emr_cluster_tag_key == null || can(regex("^[A-Za-z0-9 _.:/=+@-]{1,128}$", var.emr_cluster_tag_key))
+    error_message = "emr_cluster_tag_key: null or 1-128 characters of letters, digits, spaces and _ . : / = + - @."
+  }
+}
