@@ -3,11 +3,27 @@
  * documented exit code, before Spark starts wherever that is possible (no driver log is made).
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { cli, ensureOnlineRetailIngest, ONLINE_RETAIL_INGEST, python, repo } from "./helpers.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli as runCli, ensureOnlineRetailIngest, ONLINE_RETAIL_INGEST, python, repo, type CliResult } from "./helpers.js";
+
+/** Every case of this file: its name, the exit code and the first line of the message, printed as a table at the end. */
+const cases: { name: string; code: number; first: string; stackTrace: boolean }[] = [];
+function cli(args: string[], options: Parameters<typeof runCli>[1] = {}): CliResult {
+  const r = runCli(args, options);
+  const name = (expect.getState().currentTestName ?? args.join(" ")).split(" > ").slice(-1)[0]!;
+  cases.push({ name, code: r.code, first: r.stderr.split("\n").find((l) => l.startsWith("error:")) ?? r.stderr.split("\n")[0] ?? "", stackTrace: /\n\s+at .+:\d+:\d+\)?\n/.test(r.stderr) });
+  return r;
+}
+
+afterAll(() => {
+  const width = Math.max(...cases.map((c) => c.name.length));
+  console.log(["bad input: case, exit code, first line of the message", ...cases.map((c) => `${c.name.padEnd(width)}  ${String(c.code).padStart(3)}  ${c.first.slice(0, 150)}`)].join("\n"));
+  // No user mistake ends as "a bug" (exit 1) or with a stack trace.
+  expect(cases.filter((c) => c.code === 1 || c.stackTrace).map((c) => c.name)).toEqual([]);
+});
 
 const onlineRetail = join(repo, "..", "shared", "datasets", "online_retail", "online_retail.parquet");
 
@@ -200,5 +216,85 @@ describe("usage errors", () => {
     const r = cli(["run", "generate", "--parm", "x=1"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown option '--parm'");
+  });
+});
+
+describe("careless and hostile input, before anything is read, written or started", () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "sparkjobs-hostile-"));
+    writeFileSync(join(dir, "a-file"), "not a folder");
+    // A job folder with a definition whose aliases expand a billion-fold, and one of 300 KiB.
+    const laughs = ["a: &a [x, x, x, x, x, x, x, x, x]", ...["b", "c", "d", "e", "f", "g"].map((n, i) => `${n}: &${n} [${Array(9).fill(`*${"abcdefg"[i]}`).join(", ")}]`)];
+    writeFileSync(join(dir, "laughs.yaml"), `${laughs.join("\n")}\n`);
+    writeFileSync(join(dir, "huge.yaml"), `name: huge\ndescription: "${"x".repeat(300 * 1024)}"\n`);
+    // A run folder whose manifest lists a file outside it, and one whose data file is not Parquet.
+    for (const [run, path] of [["escape", "../../../../../../../../etc/passwd"], ["garbled", "part-0.parquet"]] as const) {
+      const runDir = join(dir, "root", "runs", run);
+      mkdirSync(join(runDir, "segment_map"), { recursive: true });
+      writeFileSync(join(runDir, "segment_map", "part-0.parquet"), "PAR1".padEnd(64, "x"));
+      writeFileSync(join(runDir, "_manifest.json"), JSON.stringify({
+        manifestVersion: 1, runId: run, job: { name: "customer-pca", version: 1 }, planSha256: "0".repeat(64), status: "succeeded",
+        engine: { sparkVersion: "3.5.5", master: "local", applicationId: "a" }, startedAt: "2026-01-01T00:00:00Z", finishedAt: "2026-01-01T00:00:01Z", durationMs: 1,
+        outputs: { segment_map: { uri: join(runDir, "segment_map"), table: "segment_map", rows: 1, files: [{ path, bytes: 64 }], columns: [] } }, metrics: {}, stages: [],
+      }));
+    }
+  });
+
+  it.each([
+    ["--run-id with a path", 2, ["plan", "generate", "--run-id", "../../../x"], 'error: --run-id "../../../x" contains a path separator'],
+    ["--run-id empty", 2, ["plan", "generate", "--run-id", ""], 'error: --run-id "" is empty'],
+    ["--run-id of 65 characters", 2, ["plan", "generate", "--run-id", "r".repeat(65)], "is 65 characters long"],
+    ["--run-id with a space", 2, ["plan", "generate", "--run-id", "a b"], 'error: --run-id "a b" is not a run id'],
+    ["--run-id with a non-ASCII letter", 2, ["plan", "generate", "--run-id", "café"], 'error: --run-id "café" is not a run id'],
+    ["validate of a path-like run", 2, ["validate", "..%2f..%2fetc"], "is not a run id"],
+    ["--root s3://", 2, ["plan", "generate", "--root", "s3://"], 'error: --root "s3://" names no bucket'],
+    ["--root s3:/x", 2, ["plan", "generate", "--root", "s3:/x"], 'error: --root "s3:/x" is not an S3 URI'],
+    ["--root with a bucket S3 refuses", 2, ["plan", "generate", "--root", "s3://Bad_Bucket!/x"], 'the bucket name "Bad_Bucket!"'],
+    ["--root gs://", 2, ["plan", "generate", "--root", "gs://bucket/x"], "gs:// is not a storage sparkjobs can use"],
+    ["--root hdfs://", 2, ["plan", "generate", "--root", "hdfs://nn:8020/x"], "hdfs:// is not a storage sparkjobs can use"],
+    ["a source definition on gs://", 2, ["plan", "ingest", "--param", "sources=gs://bucket/shop.yaml"], "a source definition is read from a local file"],
+    ["a job name that is a path", 2, ["plan", "../../other/evil-job"], "error:"],
+    ["--conf with a secret key", 2, ["plan", "generate", "-c", "spark.hadoop.fs.s3a.secret.key=abc123"], "--conf spark.hadoop.fs.s3a.secret.key=... holds a credential"],
+    ["--conf with a password in a URL", 2, ["plan", "generate", "-c", "spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:mysql://u:pw@db/m"], "has a user and password in its URL"],
+    ["--region that is not one", 2, ["plan", "generate", "--region", "mars-1"], 'error: --region "mars-1" is not an AWS region'],
+  ])("%s: exit %i", (_name, code, args, message) => {
+    const r = cli(args as string[]);
+    expect(r.code, r.stderr).toBe(code);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain("fix:");
+  });
+
+  it("a root that is a file: exit 9 naming it", () => {
+    const r = cli(["stage", "generate", "--root", join(dir, "a-file")]);
+    expect(r.code, r.stderr).toBe(9);
+    expect(r.stderr).toContain(`${join(dir, "a-file")} is a file, not a folder`);
+  });
+
+  it("an endpoint URL with credentials in it: exit 2, the secret never printed", () => {
+    const r = cli(["plan", "generate", "--root", "s3://sparkjobs-x/r"], { env: { AWS_ENDPOINT_URL_S3: "http://minio:supersecret@127.0.0.1:9" } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("AWS_ENDPOINT_URL_S3 has a user and password in it");
+    expect(r.stderr + r.stdout).not.toContain("supersecret");
+  });
+
+  it("definitions that expand a billion-fold or run to 300 KiB: exit 3, refused quickly", () => {
+    const started = Date.now();
+    for (const name of ["laughs", "huge"]) {
+      const r = cli(["plan", name, "--jobs-dir", dir]);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain(name === "laughs" ? "its aliases (*name) expand too far" : "a definition may have at most 256 KiB");
+    }
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("a manifest listing a file outside its run is not read (exit 8); a garbled data file is an output error naming it (exit 6)", () => {
+    const escape = cli(["validate", "escape", "--root", join(dir, "root")]);
+    expect(escape.code, escape.stderr).toBe(8);
+    expect(escape.stderr).toContain("lists files outside the run folder");
+    const garbled = cli(["validate", "garbled", "--root", join(dir, "root")]);
+    expect(garbled.code, garbled.stderr).toBe(6);
+    expect(garbled.stderr).toContain(`${join(dir, "root", "runs", "garbled", "segment_map", "part-0.parquet")}: is not a readable Parquet file`);
   });
 });
