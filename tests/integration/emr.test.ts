@@ -142,6 +142,10 @@ describe("EMR steps and EMR Serverless job runs", () => {
     expect(r.stderr).toMatch(/started transient cluster j-[A-Z0-9]+ for run emr-transient/);
     const id = /transient cluster (j-[A-Z0-9]+)/.exec(r.stderr)![1]!;
     expect(emr.cluster(id)!.steps.map((s) => s.state)).toEqual(["COMPLETED"]);
+    // It ends with the run: asked to end after its last step, and it did.
+    expect(emr.cluster(id)!.autoTerminate).toBe(true);
+    await until(() => emr.cluster(id)!.state === "TERMINATED", 60_000);
+    expect(emr.cluster(id)!.stateChangeReason).toMatchObject({ Code: "ALL_STEPS_COMPLETED" });
   });
 
   it("stage prints the step an orchestrator submits (Step Functions' addStep.sync); that step, added as printed, runs and validates", async () => {
