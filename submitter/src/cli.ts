@@ -78,7 +78,6 @@ function targetFlags(cmd: Command): Command {
     .addOption(new Option("--region <region>", "AWS region of every AWS call and of Spark's S3A settings (default: AWS_REGION)"));
 }
 
-
 let storage: import("./stage/storage.js").Storage | undefined;
 async function storageFor() {
   if (storage) return storage;
