@@ -185,6 +185,21 @@ describe("EMR steps and EMR Serverless job runs", () => {
     expect(JSON.parse(r.stdout).error.message).toMatch(/refused the credentials/);
   });
 
+  it("credentials S3 takes and EMR refuses (another account's cluster): exit 13 from EMR itself, not retried", async () => {
+    const other = await startEmrServer({ s3Env: inject("s3Env"), accessKeyId: "AKIAOTHERACCOUNT0000" });
+    try {
+      const cluster = other.addCluster({ logUri: `s3://${bucket()}/emr-logs/` }).id;
+      const r = await cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-creds-emr", "--target", "emr", "--cluster-id", cluster, "--json"],
+        { root: s3Root(), env: env({ AWS_ENDPOINT_URL_EMR: other.endpoint }) });
+      expect(r.code, r.stderr.slice(-2000)).toBe(13);
+      expect(JSON.parse(r.stdout).error.message).toMatch(/^EMR refused the credentials/);
+      // EMR was asked once (a refusal is not retried); S3 had taken the same credentials to read the job's input.
+      expect(other.requests.filter((q) => q.status !== 200)).toHaveLength(1);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("a bucket that does not exist: exit 9 naming the bucket", async () => {
     const r = await cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-nobucket", "--target", "emr", "--cluster-id", clusterId], { root: "s3://sparkjobs-no-such-bucket/runs", env: env() });
     expect(r.code).toBe(9);
