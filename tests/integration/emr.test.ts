@@ -223,6 +223,13 @@ describe("EMR steps and EMR Serverless job runs", () => {
       expect(json.error.problems.map((p: { message: string }) => p.message).join("\n")).toMatch(/driver log \(s3:\/\/sparkjobs-it\/serverless-logs\/applications\/[a-z0-9]+\/jobs\/[a-z0-9]+\/SPARK_DRIVER\/stdout\.gz, stderr\.gz\)/);
     });
 
+    it("the same plan again after a failure: the first token's failed job run is not followed, a new one starts as _2.", async () => {
+      const r = await onServerless("failing", "sls-fail");
+      expect(r.code).toBe(5);
+      const runs = serverless.application(appId)!.runs.filter((x) => x.clientToken === "sls-fail" || x.clientToken.endsWith(".sls-fail"));
+      expect(runs.map((x) => [x.clientToken, x.state])).toEqual([["sls-fail", "FAILED"], ["_2.sls-fail", "FAILED"]]);
+    });
+
     it("the same run id after a failure starts a new job run; a retried submit after that follows it", async () => {
       writeFileSync(join(jobsDir, "spark-sql", "failing.sql"), "SELECT product_id, category, name, list_price FROM products\n");
       try {
@@ -232,7 +239,8 @@ describe("EMR steps and EMR Serverless job runs", () => {
         writeFileSync(join(jobsDir, "spark-sql", "failing.sql"), "SELECT 1\n");
       }
       const runs = serverless.application(appId)!.runs.filter((x) => x.clientToken === "sls-fail" || x.clientToken.endsWith(".sls-fail"));
-      expect(runs.map((x) => [x.clientToken, x.state])).toEqual([["sls-fail", "FAILED"], ["_2.sls-fail", "SUCCESS"]]);
+      // Another plan now (the SQL was fixed): both earlier tokens hold other requests, so the third starts.
+      expect(runs.map((x) => [x.clientToken, x.state])).toEqual([["sls-fail", "FAILED"], ["_2.sls-fail", "FAILED"], ["_3.sls-fail", "SUCCESS"]]);
     });
 
     it("SIGTERM cancels the job run: CancelJobRun, CANCELLED, exit 130", async () => {
