@@ -167,7 +167,8 @@ export function storageFor(s3Env: Record<string, string> = {}): Storage {
 /** Every row of every Parquet file of an output folder listed in a manifest entry. */
 export async function readOutput(output: { uri: string; files: { path: string }[] }, storage: Storage = storageFor()): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
-  for (const f of output.files) rows.push(...(await readSmallTable(storage, `${output.uri}/${f.path}`, 2_000_000)));
+  // One row at a time: spreading a file of hundreds of thousands of rows into push() overflows the stack.
+  for (const f of output.files) for (const row of await readSmallTable(storage, `${output.uri}/${f.path}`, 2_000_000)) rows.push(row);
   return rows;
 }
 
