@@ -132,23 +132,88 @@ export const outputSpec = z.strictObject({
   description: z.string().optional(),
 });
 
-/** Quality gates. `bound` is what a metric's min and max may be: numbers in a plan; numbers or parameters in a definition. */
+/**
+ * Quality gates. `bound` is what a threshold may be: numbers in a plan; numbers or parameters in
+ * a definition. A gate of severity error (the default) fails the run; warn only reports.
+ *
+ * metric and rows gates read the manifest. unique, references, accepted and reconcile are
+ * evaluated by the runner in Spark over the written outputs, with a sample of the failing rows
+ * written beside the manifest. drift compares this run with the previous complete run of the
+ * same job and series (the history under the root).
+ */
 function checkSchema<B extends z.ZodType>(bound: B) {
+  const common = {
+    name: identifier,
+    severity: z.enum(["warn", "error"]).optional(),
+    description: z.string().optional(),
+  };
+  const sqlValue = z.strictObject({
+    /** One Spark SQL query over the job's views (outputs as written) that gives one number. */
+    sql: z.string().min(1),
+  });
   return z.union([
     z.strictObject({
-      name: identifier,
+      ...common,
       /** Dotted path into the manifest's metrics, e.g. segmentation.silhouette. */
       metric: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_-]+)*$/, "a dotted path into the metrics, e.g. segmentation.silhouette"),
       min: bound.optional(),
       max: bound.optional(),
-      description: z.string().optional(),
     }),
     z.strictObject({
-      name: identifier,
+      ...common,
       output: identifier,
       minRows: z.number().int().min(0).optional(),
       maxRows: z.number().int().min(0).optional(),
-      description: z.string().optional(),
+    }),
+    z.strictObject({
+      ...common,
+      /** No two rows of the output share these columns. Every output whose table declares a key gets this gate. */
+      unique: z.strictObject({ output: identifier, columns: z.array(identifier).min(1) }),
+    }),
+    z.strictObject({
+      ...common,
+      /** Every (non-null) value of the output's columns is in `to` (an output or input of the job), in `toColumns` (default: the same names). */
+      references: z.strictObject({ output: identifier, columns: z.array(identifier).min(1), to: identifier, toColumns: z.array(identifier).min(1).optional() }),
+    }),
+    z.strictObject({
+      ...common,
+      /** Every non-null value of the column is one of these. */
+      accepted: z.strictObject({ output: identifier, column: identifier, values: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1) }),
+    }),
+    z.strictObject({
+      ...common,
+      /** Two totals agree: |left - right| <= tolerance x max(|left|, |right|), or <= absolute. */
+      reconcile: z.strictObject({
+        left: sqlValue,
+        right: sqlValue,
+        tolerance: z.number().min(0).default(1e-9),
+        absolute: z.number().min(0).optional(),
+      }),
+    }),
+    z.strictObject({
+      ...common,
+      /**
+       * Against the previous complete run of the job in the same series: rows (relative change of an
+       * output's row count), shares (the largest move of a category's share, in share points / 100)
+       * or psi (population stability index of a numeric column over equal-width bins).
+       */
+      drift: z.union([
+        z.strictObject({ rows: identifier }),
+        z.strictObject({ shares: z.strictObject({ output: identifier, column: identifier }) }),
+        z.strictObject({
+          psi: z.strictObject({
+            output: identifier,
+            column: identifier,
+            bins: z.number().int().min(2).max(100).default(10),
+            /** The range the bins cover; values outside go to the first or last bin. */
+            range: z.tuple([z.number(), z.number()]).default([0, 1]),
+          }),
+        }),
+      ]),
+      /** A change at least this large reports a warning. */
+      warn: bound.optional(),
+      /** A change at least this large fails the gate. */
+      error: bound.optional(),
     }),
   ]);
 }

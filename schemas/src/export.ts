@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { jobDefinition, mllibConfig } from "./definition.js";
-import { runManifest } from "./manifest.js";
+import { historyEntry, runManifest } from "./manifest.js";
 import { runPlan } from "./plan.js";
 import { tables } from "./tables.js";
 import { transientCluster } from "./targets.js";
@@ -28,6 +28,7 @@ export function exportSchemas(): Record<string, string> {
   put("mllib-config.schema.json", mllibConfig, "input");
   put("run-plan.schema.json", runPlan);
   put("run-manifest.schema.json", runManifest);
+  put("history-entry.schema.json", historyEntry);
   put("transient-cluster.schema.json", transientCluster, "input");
   put("pipeline-definition.schema.json", pipelineDefinition, "input");
   put("source-definition.schema.json", sourceDefinition, "input");

@@ -32,6 +32,25 @@ export const manifestModel = z.strictObject({
 });
 export type ManifestModel = z.infer<typeof manifestModel>;
 
+/** The result of a gate evaluated by the runner in Spark (unique, references, accepted, reconcile, drift). */
+export const manifestCheck = z.strictObject({
+  name: identifier,
+  kind: z.enum(["unique", "references", "accepted", "reconcile", "drift"]),
+  severity: z.enum(["warn", "error"]),
+  /** ok; warn (a drift past its warn threshold, or a failed gate of severity warn); error. */
+  outcome: z.enum(["ok", "warn", "error"]),
+  detail: z.string(),
+  /** Rows (or keys) that break the gate. */
+  failing: z.number().int().min(0).optional(),
+  /** JSON file beside the manifest with a sample of the failing rows. */
+  sample: z.string().optional(),
+  /** The measured value: a difference, a share move, a PSI. */
+  value: z.number().nullable().optional(),
+  /** The run compared with (drift). */
+  previousRunId: z.string().optional(),
+});
+export type ManifestCheck = z.infer<typeof manifestCheck>;
+
 export const runManifest = z.strictObject({
   manifestVersion: z.literal(MANIFEST_VERSION),
   runId,
@@ -48,5 +67,33 @@ export const runManifest = z.strictObject({
   /** Models saved by the run, by name (absent in runs that save none). */
   models: z.record(identifier, manifestModel).optional(),
   stages: z.array(z.strictObject({ name: z.string(), kind: z.string(), ms: z.number().int().min(0) })),
+  /** Gates evaluated in Spark, in the plan's order (absent in runs that have none). */
+  checks: z.array(manifestCheck).optional(),
 });
 export type RunManifest = z.infer<typeof runManifest>;
+
+/**
+ * One complete run in a job's history (<root>/history/<job>/<series>/<finished>_<run>.json),
+ * written by the runner after the manifest: what drift gates of later runs compare with.
+ */
+export const historyEntry = z.strictObject({
+  runId,
+  job: z.strictObject({ name: z.string(), version: z.number().int().positive() }),
+  series: z.string(),
+  planSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  finishedAt: z.iso.datetime(),
+  rows: z.record(identifier, z.number().int().min(0)),
+  /** What each drift gate measured, by gate name: row count, category counts, or bin counts. */
+  profiles: z.record(
+    identifier,
+    z.union([
+      z.strictObject({ rows: z.number().int().min(0) }),
+      z.strictObject({ counts: z.record(z.string(), z.number().int().min(0)) }),
+      z.strictObject({ bins: z.array(z.number().int().min(0)), range: z.tuple([z.number(), z.number()]) }),
+    ]),
+  ),
+  checks: z.array(manifestCheck),
+  /** Metrics of the run that are single numbers, by dotted path (silhouette, AUC, ...). */
+  metrics: z.record(z.string(), z.number()),
+});
+export type HistoryEntry = z.infer<typeof historyEntry>;

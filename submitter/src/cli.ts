@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { EXIT_CODES, formatError, SparkjobsError } from "./errors.js";
 import { packageRoot } from "./env/where.js";
-import { checkRunId, resolveRoot } from "./config/locations.js";
+import { checkRunId, checkSeries, resolveRoot } from "./config/locations.js";
 
 interface CommonOptions {
   root: string;
@@ -61,7 +61,13 @@ function common(cmd: Command, json = true, root = true): Command {
 function withParams(cmd: Command): Command {
   return cmd
     .addOption(new Option("-p, --param <name=value>", "job parameter (repeatable)").argParser(collect).default([] as string[], "none"))
-    .addOption(new Option("--run-id <id>", "run id (1-64 of A-Z a-z 0-9 . _ -); the same id with the same plan never runs twice").argParser((id: string) => checkRunId(id)));
+    .addOption(new Option("--run-id <id>", "run id (1-64 of A-Z a-z 0-9 . _ -); the same id with the same plan never runs twice").argParser((id: string) => checkRunId(id)))
+    .addOption(
+      new Option("--series <name>", "history series (1-64 of A-Z a-z 0-9 . _ -): drift gates compare with the previous run of the job in it, one series per dataset you run the job on")
+        .env("SPARKJOBS_SERIES")
+        .default("default")
+        .argParser((name: string) => checkSeries(name)),
+    );
 }
 
 function targetFlags(cmd: Command): Command {
@@ -163,7 +169,8 @@ async function printRunSummary(result: import("./run.js").RunResult) {
   }
   if (result.checks.length) {
     out.push("");
-    out.push(textTable(["check", "result", "detail"], result.checks.map((c) => [c.name, c.passed ? "passed" : "FAILED", c.detail])));
+    const { outcomeLabel } = await import("./results/checks.js");
+    out.push(textTable(["check", "result", "detail"], result.checks.map((c) => [c.name, outcomeLabel(c), c.detail])));
   }
   process.stdout.write(`${out.join("\n")}\n`);
 }
@@ -206,7 +213,7 @@ export function buildProgram(): Command {
   });
 
   targetFlags(withParams(common(program.command("plan <job>").description("print the RunPlan (JSON) a run would execute; nothing runs"), false))).action(
-    async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string }) => {
+    async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string }) => {
       const { parseParamArgs } = await import("./config/params.js");
       const { prepareRun } = await import("./run.js");
       const { planText } = await import("./plan/build.js");
@@ -214,7 +221,7 @@ export function buildProgram(): Command {
       const backend = await backendFrom({ ...opts, root });
       const { plan, warnings } = await prepareRun({
         jobsDir: jobsDirs(opts), job, params: parseParamArgs(opts.param), root, storage: await storageFor(),
-        engineConf: backend.sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}),
+        engineConf: backend.sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}), series: opts.series,
       });
       for (const w of warnings) log(`warning: ${w}`);
       process.stdout.write(planText(plan));
@@ -222,7 +229,7 @@ export function buildProgram(): Command {
   );
 
   targetFlags(withParams(common(program.command("stage <job>").description("stage the runner and the plan, and print (JSON, with or without --json) what an orchestrator submits: the EMR step, the EMR Serverless job driver; nothing runs")))).action(
-    async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string }) => {
+    async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string }) => {
       const { parseParamArgs } = await import("./config/params.js");
       const { stageOnly } = await import("./run.js");
       const { emrStep } = await import("./backends/emr.js");
@@ -231,7 +238,7 @@ export function buildProgram(): Command {
       const backend = await backendFrom({ ...opts, root });
       const { plan, staged } = await stageOnly({
         jobsDir: jobsDirs(opts), job, params: parseParamArgs(opts.param), root, storage: await storageFor(),
-        engineConf: backend.sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}),
+        engineConf: backend.sparkConf(), ...(opts.runId ? { runId: opts.runId } : {}), series: opts.series,
       });
       const serverless = jobRunRequest(plan, staged, { applicationId: opts.applicationId ?? "", executionRoleArn: opts.executionRoleArn ?? "", ...(opts.logUri ? { logUri: opts.logUri } : {}) });
       printJson({
@@ -249,7 +256,7 @@ export function buildProgram(): Command {
 
   targetFlags(withParams(common(program.command("run <job>").description("run a job, wait, validate its outputs and check its gates"))))
     .option("--timeout <seconds>", "give up (and cancel) after this long", "3600")
-    .action(async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; timeout: string }) => {
+    .action(async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string }) => {
       const result = await runJob(job, opts);
       if (opts.json) printJson(runJson(result));
       else await printRunSummary(result);
@@ -264,7 +271,7 @@ export function buildProgram(): Command {
 
   targetFlags(withParams(common(program.command("pipeline <name>").description("run a pipeline (jobs/pipelines/<name>.yaml): its jobs in order, each reading the earlier ones' outputs; a rerun with the same --run-id reuses complete steps"))))
     .option("--timeout <seconds>", "give up on a step (and cancel it) after this long", "3600")
-    .action(async (name: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; timeout: string }) => {
+    .action(async (name: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string }) => {
       const { loadPipeline, runPipeline } = await import("./pipeline.js");
       const { parseParamArgs } = await import("./config/params.js");
       const pipeline = loadPipeline(jobsDirs(opts), name);
@@ -331,18 +338,42 @@ export function buildProgram(): Command {
       else {
         const { textTable } = await import("./report/table.js");
         process.stdout.write(`run ${summary.runId} (${summary.job}) is complete and valid\n\n${textTable(["output", "rows", "uri"], reports.map((r) => [r.name, r.rows, r.uri]), ["left", "right", "left"])}\n`);
-        if (checks.length) process.stdout.write(`\n${textTable(["check", "result", "detail"], checks.map((c) => [c.name, c.passed ? "passed" : "FAILED", c.detail]))}\n`);
+        const { outcomeLabel } = await import("./results/checks.js");
+        if (checks.length) process.stdout.write(`\n${textTable(["check", "result", "detail"], checks.map((c) => [c.name, outcomeLabel(c), c.detail]))}\n`);
       }
       const failed = checks.filter((c) => !c.passed);
       if (failed.length) throw new SparkjobsError("gate", `${failed.length} quality gate(s) failed`, { problems: failed.map((c) => ({ path: c.name, message: c.detail })) });
+    });
+
+  common(program.command("history <job>").description("the complete runs of a job in a series, oldest first: rows per output and the gates that warned or failed (drift against the run before)"))
+    .addOption(new Option("--series <name>", "the series (see run --series)").env("SPARKJOBS_SERIES").default("default").argParser((name: string) => checkSeries(name)))
+    .option("--last <n>", "show at most the last n runs", "20")
+    .action(async (job: string, opts: CommonOptions & { series: string; last: string }) => {
+      const last = Number(opts.last);
+      if (!Number.isSafeInteger(last) || last < 1) throw new SparkjobsError("usage", `--last ${opts.last} is not a positive whole number`, { fix: "pass --last 20, for example" });
+      const { loadJob } = await import("./config/job.js");
+      loadJob(jobsDirs(opts), job);
+      const { readHistory, historyRows } = await import("./results/history.js");
+      const history = await readHistory(await storageFor(), resolveRoot(opts.root), job, opts.series, last);
+      for (const u of history.unreadable) log(`warning: ${u} is not a history entry; left out`);
+      if (opts.json) return printJson(history);
+      if (!history.entries.length) {
+        const others = history.otherSeries.length ? ` (series with runs: ${history.otherSeries.join(", ")})` : "";
+        process.stdout.write(`no complete run of ${job} in series ${opts.series} under ${history.uri}${others}\n`);
+        return;
+      }
+      const { textTable } = await import("./report/table.js");
+      process.stdout.write(`${job}, series ${opts.series}: ${history.entries.length} run(s), oldest first\n\n`);
+      process.stdout.write(`${textTable(["run", "finished", "rows", "gates"], historyRows(history.entries))}\n`);
     });
 
   common(program.command("demo").description("generate customers and segment them on a local Spark (what npm start runs)"))
     .option("--customers <n>", "customers to generate", "10000")
     .option("--seed <n>", "generator seed", "42")
     .action(async (opts: CommonOptions & { customers: string; seed: string }) => {
-      const base = { ...opts, timeout: "3600", target: "local", conf: [] as string[] };
       const genId = `demo-generate-c${opts.customers}-s${opts.seed}`.replace(/[^A-Za-z0-9._-]/g, "_");
+      // One history series per data set: segments of other generated data are not drift.
+      const base = { ...opts, timeout: "3600", target: "local", conf: [] as string[], series: genId.replace(/^demo-generate-/, "demo-") };
       log(`step 1/2: generate ${opts.customers} customers (run ${genId}; reused when already complete)`);
       await runJob("generate", { ...base, param: [`customers=${opts.customers}`, `seed=${opts.seed}`], runId: genId });
       log("step 2/2: clean, build features and segment");
@@ -362,7 +393,7 @@ function runJson(result: import("./run.js").RunResult) {
 let cancelCurrent: (() => Promise<void>) | undefined;
 let jobsSaid = false;
 
-async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; timeout: string }) {
+async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string }) {
   const { parseParamArgs } = await import("./config/params.js");
   const { executeRun } = await import("./run.js");
   const timeout = Number(opts.timeout);
@@ -380,6 +411,7 @@ async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: 
     params: parseParamArgs(opts.param),
     ...(opts.runId ? { runId: opts.runId } : {}),
     root,
+    series: opts.series,
     storage: await storageFor(),
     backend,
     timeoutMs: timeout * 1000,

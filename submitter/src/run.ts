@@ -25,6 +25,8 @@ export interface RunOptions {
   params: Record<string, string>;
   runId?: string;
   root: string;
+  /** The history series (drift gates compare with its previous run). */
+  series?: string;
   storage: Storage;
   backend: Backend;
   timeoutMs: number;
@@ -86,7 +88,7 @@ export async function prepareRun(options: Omit<RunOptions, "backend" | "timeoutM
 export async function stageOnly(options: Parameters<typeof prepareRun>[0]): Promise<{ plan: RunPlan; staged: Staged }> {
   const { plan } = await prepareRun(options);
   const staged = await stageRun(options.storage, options.root, plan, buildRunnerBundle());
-  return { plan, staged };
+  return { plan, staged: { ...staged, ...(options.series ? { series: options.series } : {}) } };
 }
 
 const RUNNER_EXIT_KIND: Record<number, ErrorKind> = { 3: "definition", 4: "input", 5: "runFailed", 6: "output", 11: "conflict", 14: "rejected" };
@@ -130,7 +132,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   }
 
   const bundle = buildRunnerBundle();
-  const staged = await stageRun(options.storage, options.root, plan, bundle);
+  const staged = { ...(await stageRun(options.storage, options.root, plan, bundle)), ...(options.series ? { series: options.series } : {}) };
   const n = staged.uploaded.length;
   options.log(`staged plan ${staged.planUri} (${n} file${n === 1 ? "" : "s"} uploaded${staged.uploaded.some((u) => u !== staged.planUri) ? ", runner code included" : ""})`);
   const submission = await options.backend.submit(plan, staged);
@@ -171,6 +173,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
 async function finish(options: RunOptions, plan: RunPlan, manifest: RunManifest, reused: boolean, uploaded: string[], started: number): Promise<RunResult> {
   throwIfInvalid(plan.runId, await validateOutputs(options.storage, manifest));
   const checks = evaluateChecks(plan.checks, manifest);
+  for (const c of checks.filter((c) => c.outcome === "warn")) options.log(`warning: gate ${c.name} of run ${plan.runId}: ${c.detail}`);
   return {
     runId: plan.runId,
     job: manifest.job.name,

@@ -21,11 +21,21 @@ export interface CliResult {
   ms: number;
 }
 
+let calls = 0;
+/**
+ * The environment of one CLI call: the test root, and a history series of its own unless the test
+ * names one, so that drift gates compare only the runs a test means to compare (runs on different
+ * data sets share the root).
+ */
+function cliEnv(options: { root?: string; env?: NodeJS.ProcessEnv }): NodeJS.ProcessEnv {
+  return { ...process.env, SPARKJOBS_ROOT: options.root ?? root(), SPARKJOBS_SERIES: `it-${process.pid}-${++calls}`, ...options.env };
+}
+
 export function cli(args: string[], options: { root?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliResult {
   const started = Date.now();
   const r = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: options.cwd ?? repo,
-    env: { ...process.env, SPARKJOBS_ROOT: options.root ?? root(), ...options.env },
+    env: cliEnv(options),
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -64,7 +74,7 @@ export function cliAsync(args: string[], options: { root?: string; env?: NodeJS.
 export function startCli(args: string[], options: { root?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
   return spawn(process.execPath, [cliPath, ...args], {
     cwd: repo,
-    env: { ...process.env, SPARKJOBS_ROOT: options.root ?? root(), ...options.env },
+    env: cliEnv(options),
     stdio: ["ignore", "pipe", "pipe"],
   });
 }

@@ -47,6 +47,14 @@ describe("emr", () => {
     });
   });
 
+  test("a series other than the default reaches the runner as --series on every engine", () => {
+    const daily = { ...staged, series: "daily" };
+    expect(emrStep(plan(), daily).HadoopJarStep!.Args!.slice(-4)).toEqual(["--plan", staged.planUri, "--series", "daily"]);
+    expect(jobRunRequest(plan(), daily, { applicationId: "a", executionRoleArn: "r" }).jobDriver!.sparkSubmit!.entryPointArguments).toEqual(["--plan", staged.planUri, "--series", "daily"]);
+    expect(sparkSubmitArgs(plan(), { ...daily, planUri: "/r/p.json" }, "local[1]", "1g").slice(-4)).toEqual(["--plan", "/r/p.json", "--series", "daily"]);
+    expect(emrStep(plan(), { ...staged, series: "default" }).HadoopJarStep!.Args!.slice(-2)).toEqual(["--plan", staged.planUri]);
+  });
+
   test("a value with spaces stays one argument: nothing is joined or split", () => {
     const args = emrStep(plan({ "spark.driver.extraJavaOptions": "-Da=1 -Db=2" }), staged).HadoopJarStep!.Args!;
     expect(args).toContain("spark.driver.extraJavaOptions=-Da=1 -Db=2");

@@ -267,7 +267,7 @@ describe("checkJob rejects", () => {
     expect(problemAt(error, "checks[0].output").line).toBe(lineOf(text, "output: recnet"));
     expect(formatError(error)).toMatchInlineSnapshot(`
       "error: job definition jobs/demo.yaml is not valid (1 problem)
-        - jobs/demo.yaml:34: checks[0].output: "recnet" is not one of the outputs
+        - jobs/demo.yaml:34: checks[0].output: "recnet" is not one of the outputs (recent, segments)
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -294,6 +294,36 @@ describe("checkJob rejects", () => {
     const error = rejected(files(text));
     expect(problemAt(error, "features.param")).toMatchObject({ file: "jobs/mllib-configs/kmeans.yaml", message: 'parameter "features" must have type list, not enum' });
     expect(problemAt(error, "names.param").message).toBe('parameter "names" may take business and numbered only, not "fancy"');
+  });
+
+  test("checks evaluated in Spark name outputs, inputs and columns that exist, and drift has a threshold", () => {
+    const text = BASE.replace("checks:\n", `checks:
+  - name: key
+    unique: { output: segments, columns: [customer_id, custmer] }
+  - name: known
+    references: { output: segments, columns: [customer_id], to: nowhere }
+  - name: names
+    accepted: { output: segments, column: segmnt, values: [loyal] }
+  - name: shares
+    drift: { shares: { output: segmnts, column: segment } }
+    error: { param: k_max }
+  - name: rows
+    drift: { rows: recent }
+  - name: key
+    references: { output: recent, columns: [customer_id], to: transactions, toColumns: [customer_id, order_id] }
+`);
+    const error = rejected(files(text));
+    expect(error.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'checks[0].unique.columns[1]: "custmer" is not a column of segments (customer_id, cluster, segment, distance, recency_days, frequency, monetary)',
+      'checks[1].references.to: "nowhere" is not an output or an input of the job',
+      'checks[2].accepted.column: "segmnt" is not a column of segments (customer_id, cluster, segment, distance, recency_days, frequency, monetary)',
+      'checks[3].error.param: parameter "k_max" is not declared under params',
+      'checks[3].drift.shares.output: "segmnts" is not one of the outputs (recent, segments)',
+      "checks[4].drift: a drift check needs a warn or an error threshold (or both)",
+      'checks[5].name: another check is already named "key"',
+      "checks[5].references.toColumns: give as many toColumns as columns (1)",
+    ]);
+    expect(error.problems.every((p) => p.line !== undefined)).toBe(true);
   });
 
   test("every problem at once", () => {

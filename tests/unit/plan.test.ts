@@ -238,7 +238,29 @@ describe("buildPlan", () => {
     const parsed = runPlan.parse(JSON.parse(planText(plan)));
     expect(planText(parsed)).toBe(planText(plan));
     expect(parsed.job).toEqual({ name: "demo", version: 3, file: "jobs/demo.yaml" });
-    expect(parsed.checks).toEqual([{ name: "silhouette", metric: "segmentation.silhouette", min: 0.25 }]);
+    expect(parsed.checks.filter((c) => !("unique" in c))).toEqual([{ name: "silhouette", metric: "segmentation.silhouette", min: 0.25 }]);
+  });
+
+  test("every output whose table declares a key gets a uniqueness gate, unless the definition has one", () => {
+    const plan = buildPlan(job(), ctx());
+    expect(plan.checks.filter((c) => "unique" in c)).toEqual([
+      { name: "customer_segments_key_unique", unique: { output: "customer_segments", columns: ["customer_id"] }, description: "the key of customer_segments (customer_id) identifies one row" },
+      { name: "segment_profiles_key_unique", unique: { output: "segment_profiles", columns: ["cluster"] }, description: "the key of segment_profiles (cluster) identifies one row" },
+    ]);
+    const own = job();
+    own.definition.checks.push({ name: "segments_key", unique: { output: "customer_segments", columns: ["customer_id", "cluster"] }, severity: "warn" });
+    const names = buildPlan(own, ctx()).checks.filter((c) => "unique" in c).map((c) => c.name);
+    expect(names).toEqual(["segments_key", "segment_profiles_key_unique"]);
+  });
+
+  test("drift thresholds given as parameters become numbers", () => {
+    const real = loadJob(join(repo, "jobs"), "customer-segmentation");
+    const params = Object.fromEntries(Object.entries(real.definition.params).filter(([, p]) => "default" in p).map(([n, p]) => [n, { type: p.type === "double" ? "double" : p.type === "int" ? "int" : "string", value: (p as { default: unknown }).default }]));
+    const plan = buildPlan(real, { runId: "r1", root: "/r", params: { ...params, max_share_shift: { type: "double", value: 0.2 } } as never, inputUris: { transactions: "/r/t" } });
+    expect(plan.checks.find((c) => c.name === "segment_shares_stable")).toEqual({
+      name: "segment_shares_stable", drift: { shares: { output: "customer_segments", column: "segment" } }, warn: 0.05, error: 0.2,
+      description: "segment shares against the previous run of the series",
+    });
   });
 
   test("a plan of a real job parses too", () => {
@@ -306,7 +328,7 @@ describe("gates whose bounds are parameters", () => {
   test("the plan carries the parameter's value, the default or the one given", () => {
     const j = load(withBound);
     const values = (given: Record<string, string>) => resolveParams(j.definition, j.file, { source: "gen-1", ...given }).values;
-    expect(buildPlan(j, ctx({ params: values({}) })).checks).toEqual([{ name: "silhouette", metric: "segmentation.silhouette", min: 0.25, max: 1 }]);
+    expect(buildPlan(j, ctx({ params: values({}) })).checks.filter((c) => "metric" in c)).toEqual([{ name: "silhouette", metric: "segmentation.silhouette", min: 0.25, max: 1 }]);
     expect(buildPlan(j, ctx({ params: values({ min_silhouette: "0.6" }) })).checks[0]).toMatchObject({ min: 0.6, max: 1 });
     expect(runPlan.safeParse(buildPlan(j, ctx({ params: values({}) }))).success).toBe(true);
   });

@@ -3,12 +3,13 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import re
 import pkgutil
 import sys
 import time
 import traceback
 
-from . import abtest, allocate, als, classifier, fpgrowth, ingest, kmeans, pca, regressor, score, storage, uplift
+from . import abtest, allocate, als, checks, classifier, fpgrowth, ingest, kmeans, pca, regressor, score, storage, uplift
 from .errors import CONFLICT, INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, raised_by_sql, report
 from .jsonschema_lite import validate
 from .tables import check_columns
@@ -16,6 +17,7 @@ from .tables import check_columns
 MLLIB = {"kmeans": kmeans.run, "classifier": classifier.run, "score": score.run, "abtest": abtest.run, "uplift": uplift.run, "als": als.run, "allocate": allocate.run, "pca": pca.run,
          "regressor": regressor.run, "fpgrowth": fpgrowth.run}
 METRICS_ROW_LIMIT = 1000
+SERIES = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def log(message):
@@ -131,6 +133,15 @@ def execute(spark, plan, digest):
         stage_times.append({"name": f"write {out['name']}", "kind": "write", "ms": int((time.time() - t) * 1000)})
         log(f"wrote {out['name']}: {outputs[out['name']]['rows']} rows")
 
+    history = plan.get("history")
+    previous = None
+    if history and any("drift" in c for c in plan.get("checks", [])):
+        previous = checks.previous_entry(spark, history["uri"].rstrip("/"), plan["runId"], log)
+    t = time.time()
+    results, profiles = checks.evaluate(spark, plan, {name: o["rows"] for name, o in outputs.items()}, previous, log)
+    if results:
+        stage_times.append({"name": "checks", "kind": "checks", "ms": int((time.time() - t) * 1000)})
+
     return {
         "manifestVersion": 1,
         "runId": plan["runId"],
@@ -146,7 +157,8 @@ def execute(spark, plan, digest):
         "metrics": metrics,
         **({"models": ctx["models"]} if ctx["models"] else {}),
         "stages": stage_times,
-    }
+        **({"checks": results} if results else {}),
+    }, profiles
 
 
 def already_complete(spark, plan, digest, manifest_uri):
@@ -172,7 +184,10 @@ def already_complete(spark, plan, digest, manifest_uri):
 def main(argv):
     parser = argparse.ArgumentParser(prog="runner.py")
     parser.add_argument("--plan", required=True, help="URI of the RunPlan JSON")
+    parser.add_argument("--series", default="default", help="history series: drift gates compare with its previous complete run")
     args = parser.parse_args(argv)
+    if not SERIES.match(args.series):
+        parser.error(f"--series {args.series!r} is not 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit")
 
     from pyspark.sql import SparkSession
 
@@ -180,15 +195,22 @@ def main(argv):
     spark.sparkContext.setLogLevel("WARN")
     try:
         plan, digest = load_plan(spark, args.plan)
+        plan["history"] = {"uri": checks.history_uri(plan, args.series), "series": args.series}
         spark.sparkContext.setJobGroup(plan["runId"], f"sparkjobs {plan['job']['name']} {plan['runId']}")
         manifest_uri = plan["runUri"].rstrip("/") + "/_manifest.json"
         if already_complete(spark, plan, digest, manifest_uri):
             return 0
         # A rerun starts by removing any manifest, so a crash halfway can never look complete.
         storage.delete(spark, manifest_uri)
-        manifest = execute(spark, plan, digest)
+        manifest, profiles = execute(spark, plan, digest)
         storage.write_text_atomically(spark, manifest_uri, json.dumps(manifest, indent=2, allow_nan=False))
         log(f"run {plan['runId']} succeeded; manifest {manifest_uri}")
+        try:
+            entry = checks.write_entry(spark, plan, manifest, profiles, manifest.get("checks", []))
+            if entry:
+                log(f"history entry {entry}")
+        except Exception as e:  # noqa: BLE001 - the run is complete; a missing entry only leaves the next drift gate without a baseline
+            log(f"warning: the history entry of run {plan['runId']} was not written: {describe(e)}")
         return 0
     except RunnerError as e:
         report(e)

@@ -61,3 +61,11 @@ def list_data_files(spark, uri):
         if status.isFile() and not name.startswith(("_", ".")):
             files.append({"path": name, "bytes": int(status.getLen())})
     return sorted(files, key=lambda f: f["path"])
+
+
+def list_names(spark, uri):
+    """Names of the files directly under a folder; none when the folder does not exist."""
+    fs, path = _fs_and_path(spark, uri)
+    if not fs.exists(path):
+        return []
+    return sorted(status.getPath().getName() for status in fs.listStatus(path) if status.isFile())

@@ -18,7 +18,7 @@ import {
 import type { RunPlan } from "../../../schemas/src/index.js";
 import { fromAwsError } from "../aws/errors.js";
 import { SparkjobsError } from "../errors.js";
-import type { Staged } from "../stage/stage.js";
+import { runnerArgs, type Staged } from "../stage/stage.js";
 import type { Storage } from "../stage/storage.js";
 import { systemClock, type Clock } from "../wait/poll.js";
 import { readLogWhenThere, s3LogUri, tail } from "./logs.js";
@@ -76,7 +76,7 @@ export function jobRunRequest(plan: RunPlan, staged: Staged, options: { applicat
     executionRoleArn: options.executionRoleArn,
     name: `sparkjobs ${plan.job.name} ${plan.runId}`,
     jobDriver: {
-      sparkSubmit: { entryPoint: staged.runnerUri, entryPointArguments: ["--plan", staged.planUri], sparkSubmitParameters: sparkSubmitParameters(plan, staged) },
+      sparkSubmit: { entryPoint: staged.runnerUri, entryPointArguments: runnerArgs(staged), sparkSubmitParameters: sparkSubmitParameters(plan, staged) },
     },
     ...(options.logUri ? { configurationOverrides: { monitoringConfiguration: { s3MonitoringConfiguration: { logUri: options.logUri } } } } : {}),
     tags: { "sparkjobs:run-id": plan.runId, "sparkjobs:job": plan.job.name },

@@ -24,7 +24,7 @@ import {
 import type { RunPlan, TransientCluster } from "../../../schemas/src/index.js";
 import { fromAwsError } from "../aws/errors.js";
 import { SparkjobsError } from "../errors.js";
-import type { Staged } from "../stage/stage.js";
+import { runnerArgs, type Staged } from "../stage/stage.js";
 import type { Storage } from "../stage/storage.js";
 import { systemClock, type Clock } from "../wait/poll.js";
 import { readLogWhenThere, s3LogUri, tail } from "./logs.js";
@@ -59,7 +59,7 @@ export function stepName(plan: RunPlan): string {
 export function emrStep(plan: RunPlan, staged: Staged): StepConfig {
   const args = ["spark-submit", "--deploy-mode", "cluster", "--name", `sparkjobs-${plan.job.name}-${plan.runId}`];
   for (const [k, v] of Object.entries(plan.sparkConf)) args.push("--conf", `${k}=${v}`);
-  args.push("--py-files", staged.pyFilesUri, staged.runnerUri, "--plan", staged.planUri);
+  args.push("--py-files", staged.pyFilesUri, staged.runnerUri, ...runnerArgs(staged));
   const step: StepConfig = { Name: stepName(plan), ActionOnFailure: "CONTINUE", HadoopJarStep: { Jar: "command-runner.jar", Args: args } };
   const chars = [step.Name!, step.HadoopJarStep!.Jar!, ...args].reduce((n, s) => n + s.length, 0);
   if (chars > EMR_STEP_CHAR_LIMIT) {

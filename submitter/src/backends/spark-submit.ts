@@ -14,7 +14,7 @@ import { CREDENTIALS_FIX, URL_WITH_PASSWORD } from "../config/params.js";
 import type { RunPlan } from "../../../schemas/src/index.js";
 import { SparkjobsError } from "../errors.js";
 import { pythonPath, s3aJars, sparkSubmitPath } from "../env/where.js";
-import type { Staged } from "../stage/stage.js";
+import { runnerArgs, type Staged } from "../stage/stage.js";
 import { isS3, toLocalPath } from "../stage/storage.js";
 import { runnerFailureFrom, type Backend, type RunStatus, type Submission } from "./types.js";
 
@@ -52,7 +52,7 @@ export function sparkSubmitArgs(plan: RunPlan, staged: Staged, master: string, d
   if (classPath.length) args.push("--driver-class-path", classPath.join(":"));
   if (classPath.length && executorClassPath) args.push("--conf", `spark.executor.extraClassPath=${classPath.join(":")}`);
   for (const [k, v] of Object.entries(plan.sparkConf)) args.push("--conf", `${k}=${v}`);
-  args.push("--py-files", toLocalPath(staged.pyFilesUri), toLocalPath(staged.runnerUri), "--plan", toLocalPath(staged.planUri));
+  args.push("--py-files", toLocalPath(staged.pyFilesUri), toLocalPath(staged.runnerUri), ...runnerArgs({ ...staged, planUri: toLocalPath(staged.planUri) }));
   return args;
 }
 

@@ -9,8 +9,10 @@ import {
   INGEST_QUARANTINE_VIEW,
   jobDefinition,
   mllibConfig,
+  tables,
   type JobDefinition,
   type MllibConfig,
+  type TableName,
 } from "../../../schemas/src/index.js";
 import { SparkjobsError, type Problem } from "../errors.js";
 import { sqlParamRefs } from "./sql-params.js";
@@ -126,17 +128,20 @@ export function checkJob(files: JobFiles): LoadedJob {
       if (!definition.params[m[1]!]) at(["models", name, "fromRun", "model"], `placeholder {${m[1]}} is not a declared parameter`);
     }
   }
+  const names = new Set<string>();
   definition.checks.forEach((check, i) => {
-    if ("metric" in check) {
-      for (const side of ["min", "max"] as const) {
-        const bound = check[side];
-        if (typeof bound !== "object") continue;
-        const spec = definition.params[bound.param];
-        if (!spec) at(["checks", i, side, "param"], `parameter "${bound.param}" is not declared under params`);
-        else if (spec.type !== "int" && spec.type !== "double") at(["checks", i, side, "param"], `parameter "${bound.param}" must have type int or double, not ${spec.type}`);
-      }
+    if (names.has(check.name)) at(["checks", i, "name"], `another check is already named "${check.name}"`);
+    names.add(check.name);
+    const bounds: ("min" | "max" | "warn" | "error")[] = "metric" in check ? ["min", "max"] : "drift" in check ? ["warn", "error"] : [];
+    for (const side of bounds) {
+      const bound = (check as Record<string, unknown>)[side] as number | { param: string } | undefined;
+      if (typeof bound !== "object") continue;
+      const spec = definition.params[bound.param];
+      if (!spec) at(["checks", i, side, "param"], `parameter "${bound.param}" is not declared under params`);
+      else if (spec.type !== "int" && spec.type !== "double") at(["checks", i, side, "param"], `parameter "${bound.param}" must have type int or double, not ${spec.type}`);
     }
-    if ("output" in check && !Object.hasOwn(definition.outputs, check.output)) at(["checks", i, "output"], `"${check.output}" is not one of the outputs`);
+    if ("drift" in check && check.warn === undefined && check.error === undefined) at(["checks", i, "drift"], "a drift check needs a warn or an error threshold (or both)");
+    checkTargets(check, ["checks", i], definition, at);
   });
   for (const [name, spec] of Object.entries(definition.params)) {
     if (spec.type === "date" && spec.fromRun) {
@@ -156,6 +161,50 @@ export function checkJob(files: JobFiles): LoadedJob {
   }
   if (problems.length) throw invalid(file, problems);
   return { definition, file, sql, mllib };
+}
+
+/** The outputs, inputs and columns a check names exist. */
+function checkTargets(check: JobDefinition["checks"][number], base: (string | number)[], definition: JobDefinition, at: (path: (string | number)[], message: string) => void) {
+  const columnsOf = (name: string, spec: { schema: string } | undefined) => (spec ? Object.keys(tables[spec.schema as TableName].shape) : undefined);
+  const outputColumns = (output: string, path: (string | number)[]) => {
+    const known = columnsOf(output, definition.outputs[output]);
+    if (!known) at(path, `"${output}" is not one of the outputs (${Object.keys(definition.outputs).join(", ")})`);
+    return known;
+  };
+  /** Each of `columns` (found at path + key [+ index]) is a column of `known`, a table called `what`. */
+  const columnsIn = (known: string[] | undefined, what: string, columns: string[], path: (string | number)[], key: string, indexed: boolean) => {
+    columns.forEach((c, j) => {
+      if (known && !known.includes(c)) at(indexed ? [...path, key, j] : [...path, key], `"${c}" is not a column of ${what} (${known.join(", ")})`);
+    });
+  };
+  if ("output" in check) outputColumns(check.output, [...base, "output"]);
+  if ("unique" in check) {
+    const path = [...base, "unique"];
+    columnsIn(outputColumns(check.unique.output, [...path, "output"]), check.unique.output, check.unique.columns, path, "columns", true);
+  }
+  if ("accepted" in check) {
+    const path = [...base, "accepted"];
+    columnsIn(outputColumns(check.accepted.output, [...path, "output"]), check.accepted.output, [check.accepted.column], path, "column", false);
+  }
+  if ("references" in check) {
+    const r = check.references;
+    const path = [...base, "references"];
+    columnsIn(outputColumns(r.output, [...path, "output"]), r.output, r.columns, path, "columns", true);
+    const to = columnsOf(r.to, definition.outputs[r.to] ?? definition.inputs[r.to]);
+    if (!to) at([...path, "to"], `"${r.to}" is not an output or an input of the job`);
+    if (r.toColumns && r.toColumns.length !== r.columns.length) at([...path, "toColumns"], `give as many toColumns as columns (${r.columns.length})`);
+    else columnsIn(to, r.to, r.toColumns ?? r.columns, path, r.toColumns ? "toColumns" : "columns", true);
+  }
+  if ("drift" in check) {
+    const d = check.drift;
+    const path = [...base, "drift"];
+    if ("rows" in d) outputColumns(d.rows, [...path, "rows"]);
+    else if ("shares" in d) columnsIn(outputColumns(d.shares.output, [...path, "shares", "output"]), d.shares.output, [d.shares.column], [...path, "shares"], "column", false);
+    else {
+      columnsIn(outputColumns(d.psi.output, [...path, "psi", "output"]), d.psi.output, [d.psi.column], [...path, "psi"], "column", false);
+      if (!(d.psi.range[0] < d.psi.range[1])) at([...path, "psi", "range"], `the range [${d.psi.range.join(", ")}] must go from a lower to a higher value`);
+    }
+  }
 }
 
 /** Cross-checks between an MLlib configuration and the job that uses it. */

@@ -21,6 +21,16 @@ export function checkRunId(id: string, flag = "--run-id"): string {
   return id;
 }
 
+/** A history series names a folder under <root>/history/<job>/: the same rule as a run id. */
+export function checkSeries(name: string, flag = "--series"): string {
+  if (!RUN_ID_PATTERN.test(name)) {
+    throw new SparkjobsError("usage", `${flag} ${JSON.stringify(name)} is not a series name`, {
+      fix: `a series is ${RUN_ID_RULE}, e.g. daily or brand-a (it names a folder of the history)`,
+    });
+  }
+  return name;
+}
+
 /** S3's rules for a bucket name (general purpose buckets): 3-63 of a-z 0-9 . -, a letter or digit at each end, not an IP address. */
 export function bucketProblem(bucket: string): string | undefined {
   if (bucket.length < 3 || bucket.length > 63) return `is ${bucket.length} characters long (S3 allows 3-63)`;

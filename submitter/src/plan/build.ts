@@ -9,6 +9,7 @@ import {
   type CheckSpec,
   type MllibConfig,
   type DefinitionCheckSpec,
+  type JobDefinition,
   type ParamValue,
   type PlanStage,
   type RunPlan,
@@ -44,6 +45,9 @@ export const BASE_SPARK_CONF: Readonly<Record<string, string>> = {
   "spark.sql.sources.partitionOverwriteMode": "static",
   "spark.ui.showConsoleProgress": "false",
 };
+
+/** The history series of runs that name none. */
+export const DEFAULT_SERIES = "default";
 
 export function joinUri(base: string, ...parts: string[]): string {
   return [base.replace(/\/+$/, ""), ...parts.map((p) => p.replace(/^\/+|\/+$/g, ""))].join("/");
@@ -135,7 +139,7 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
     models: Object.entries(ctx.modelUris ?? {}).map(([name, uri]) => ({ name, uri })),
     stages,
     outputs,
-    checks: def.checks.map((check) => resolveBounds(check, ctx.params)),
+    checks: planChecks(def, outputs, ctx.params),
     tables: tableSchemas,
     sparkConf: { ...BASE_SPARK_CONF, ...(ctx.engineConf ?? {}), ...def.sparkConf },
   };
@@ -167,12 +171,35 @@ function withChoices(config: MllibConfig, params: Record<string, ParamValue>): M
 
 /** A gate's bounds given as parameters become the parameters' values. */
 function resolveBounds(check: DefinitionCheckSpec, params: Record<string, ParamValue>): CheckSpec {
-  if (!("metric" in check)) return check;
   const value = (b: number | { param: string } | undefined) => (typeof b === "object" ? Number(params[b.param]!.value) : b);
-  const { min, max, ...rest } = check;
-  const lo = value(min);
-  const hi = value(max);
-  return { ...rest, ...(lo !== undefined ? { min: lo } : {}), ...(hi !== undefined ? { max: hi } : {}) };
+  const defined = <K extends string>(key: K, v: number | undefined) => (v !== undefined ? ({ [key]: v } as Record<K, number>) : {});
+  if ("metric" in check) {
+    const { min, max, ...rest } = check;
+    return { ...rest, ...defined("min", value(min)), ...defined("max", value(max)) };
+  }
+  if ("drift" in check) {
+    const { warn, error, ...rest } = check;
+    return { ...rest, ...defined("warn", value(warn)), ...defined("error", value(error)) };
+  }
+  return check;
+}
+
+/**
+ * The plan's gates: the definition's, then a uniqueness gate for every output whose table
+ * declares a key (schemas/src/tables.ts) and has none in the definition.
+ */
+export function planChecks(def: JobDefinition, outputs: { name: string; table: string }[], params: Record<string, ParamValue>): CheckSpec[] {
+  const checks = def.checks.map((check) => resolveBounds(check, params));
+  const names = new Set(checks.map((c) => c.name));
+  for (const out of outputs) {
+    const key = (tables[out.table as TableName].meta() as { primaryKey?: string[] } | undefined)?.primaryKey;
+    if (!key?.length || checks.some((c) => "unique" in c && c.unique.output === out.name)) continue;
+    let name = `${out.name}_key_unique`;
+    while (names.has(name)) name = `_${name}`;
+    names.add(name);
+    checks.push({ name, unique: { output: out.name, columns: key }, description: `the key of ${out.table} (${key.join(", ")}) identifies one row` });
+  }
+  return checks;
 }
 
 /** The plan as the bytes that are staged and hashed: keys sorted, so equal plans hash equally. */

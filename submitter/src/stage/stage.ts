@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { RunPlan } from "../../../schemas/src/index.js";
 import { packageRoot } from "../env/where.js";
-import { joinUri, planSha256, planText } from "../plan/build.js";
+import { DEFAULT_SERIES, joinUri, planSha256, planText } from "../plan/build.js";
 import type { Storage } from "./storage.js";
 import { zip } from "./zip.js";
 
@@ -44,6 +44,13 @@ export interface Staged {
   pyFilesUri: string;
   /** URIs actually written: the code only when its hash is new, the plan only when the plan is new. */
   uploaded: string[];
+  /** The history series of the run (not part of the plan: the same plan may be run for another series). */
+  series?: string;
+}
+
+/** The runner's arguments: the plan, and the series when it is not the default one. */
+export function runnerArgs(staged: Staged): string[] {
+  return ["--plan", staged.planUri, ...(staged.series && staged.series !== DEFAULT_SERIES ? ["--series", staged.series] : [])];
 }
 
 export async function stageRun(storage: Storage, root: string, plan: RunPlan, bundle: RunnerBundle): Promise<Staged> {
