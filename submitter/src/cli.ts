@@ -428,7 +428,11 @@ async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: cancelling the run`);
-    void (cancelCurrent?.() ?? Promise.resolve()).finally(() => process.exit(EXIT_CODES.interrupted));
+    // The run lock goes after the cancel, so a rerun does not start while this run still runs.
+    void (cancelCurrent?.() ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(async () => (await import("./stage/lock.js")).releaseHeldLocks())
+      .finally(() => process.exit(EXIT_CODES.interrupted));
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);

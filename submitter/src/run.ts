@@ -14,9 +14,10 @@ import { loadSources } from "./sources/resolve.js";
 import { evaluateChecks, type CheckResult } from "./results/checks.js";
 import { readManifest } from "./results/manifest.js";
 import { validateOutputs, type OutputReport } from "./results/validate.js";
+import { acquireRunLock } from "./stage/lock.js";
 import { buildRunnerBundle, stageRun, type Staged } from "./stage/stage.js";
 import type { Storage } from "./stage/storage.js";
-import { poll, type Clock } from "./wait/poll.js";
+import { poll, systemClock, type Clock } from "./wait/poll.js";
 
 export interface RunOptions {
   /** The jobs folders, a team's before the shipped one. */
@@ -91,7 +92,7 @@ export async function stageOnly(options: Parameters<typeof prepareRun>[0]): Prom
   return { plan, staged: { ...staged, ...(options.series ? { series: options.series } : {}) } };
 }
 
-const RUNNER_EXIT_KIND: Record<number, ErrorKind> = { 3: "definition", 4: "input", 5: "runFailed", 6: "output", 11: "conflict", 14: "rejected" };
+const RUNNER_EXIT_KIND: Record<number, ErrorKind> = { 3: "definition", 4: "input", 5: "runFailed", 6: "output", 9: "environment", 11: "conflict", 14: "rejected" };
 
 function failureError(status: RunStatus, submission: Submission, tail: string): SparkjobsError {
   if (status.state === "cancelled") {
@@ -113,7 +114,8 @@ function failureError(status: RunStatus, submission: Submission, tail: string): 
 }
 
 export async function executeRun(options: RunOptions): Promise<RunResult> {
-  const started = (options.clock ?? { now: Date.now }).now();
+  const clock = options.clock ?? systemClock;
+  const started = clock.now();
   const { plan, warnings } = await prepareRun({ ...options, engineConf: options.backend.sparkConf() });
   for (const w of warnings) options.log(`warning: ${w}`);
   const sha = planSha256(plan);
@@ -121,53 +123,71 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
 
   // Idempotent retries: a complete run with the same plan is reported, not run again.
   const existing = await readManifest(options.storage, base);
-  if (existing.complete) {
-    if (existing.manifest.planSha256 !== sha) {
-      throw new SparkjobsError("conflict", `run ${plan.runId} already completed with a different plan`, {
-        fix: "use a new --run-id (or none, for a fresh one); a run id always means one plan",
+  if (existing.complete) return reportComplete(options, plan, sha, existing.manifest, started);
+
+  // One submit of a run id at a time (stage/lock.ts); the loser is refused with exit 11.
+  const lock = await acquireRunLock(
+    options.storage,
+    { root: options.root, runId: plan.runId, planSha256: sha, target: options.backend.target, timeoutMs: options.timeoutMs },
+    { now: () => clock.now(), log: options.log },
+  );
+  try {
+    // The submit that held the lock before may have completed the run in the meantime.
+    const finished = await readManifest(options.storage, base);
+    if (finished.complete) return await reportComplete(options, plan, sha, finished.manifest, started);
+
+    const bundle = buildRunnerBundle();
+    const staged = { ...(await stageRun(options.storage, options.root, plan, bundle)), ...(options.series ? { series: options.series } : {}) };
+    const n = staged.uploaded.length;
+    options.log(`staged plan ${staged.planUri} (${n} file${n === 1 ? "" : "s"} uploaded${staged.uploaded.some((u) => u !== staged.planUri) ? ", runner code included" : ""})`);
+    await lock.confirm();
+    const submission = await options.backend.submit(plan, staged);
+    options.onSubmitted?.(submission);
+    options.log(`submitted run ${plan.runId} to ${options.backend.target} (${submission.engineId}); logs: ${submission.logLocation}`);
+    const status = await poll({
+      check: () => options.backend.status(submission),
+      done: (s) => TERMINAL_STATES.has(s.state),
+      describe: (s) => s.engineState,
+      onChange: (state, ms) => options.log(`${plan.runId}: ${state} after ${(ms / 1000).toFixed(1)} s`),
+      timeoutMs: options.timeoutMs,
+      ...(options.backend.maxPollDelayMs !== undefined ? { maxDelayMs: options.backend.maxPollDelayMs } : {}),
+      what: `run ${plan.runId}`,
+      logLocation: submission.logLocation,
+      ...(options.clock ? { clock: options.clock } : {}),
+    }).catch(async (e) => {
+      if (e instanceof SparkjobsError && e.kind === "timeout") await options.backend.cancel(submission);
+      throw e;
+    });
+    if (status.state !== "succeeded") {
+      // The driver log is read only when the status does not already explain the failure: on EMR,
+      // reading logs again would download them again and may wait for them again.
+      const explained = status.state === "cancelled" || status.failure !== undefined || status.logTail !== undefined;
+      throw failureError(status, submission, explained ? "" : await options.backend.logs(submission, 30));
+    }
+    const state = await readManifest(options.storage, base);
+    if (!state.complete) {
+      throw new SparkjobsError("incomplete", `run ${plan.runId} ended but is incomplete: ${state.reason}`, { fix: `rerun with --run-id ${plan.runId}` });
+    }
+    if (state.manifest.planSha256 !== sha) {
+      throw new SparkjobsError("conflict", `the manifest of run ${plan.runId} belongs to another plan (another process ran the same run id?)`, {
+        fix: "never run one run id from two places at once; use a new --run-id",
       });
     }
-    options.log(`run ${plan.runId} is already complete with the same plan; not running it again`);
-    return finish(options, plan, existing.manifest, true, [], started);
+    return await finish(options, plan, state.manifest, false, staged.uploaded, started);
+  } finally {
+    await lock.release().catch((e: unknown) => options.log(`warning: could not remove the lock ${lock.uri} of run ${plan.runId} (it expires at ${lock.content.expiresAt}): ${(e as Error).message}`));
   }
+}
 
-  const bundle = buildRunnerBundle();
-  const staged = { ...(await stageRun(options.storage, options.root, plan, bundle)), ...(options.series ? { series: options.series } : {}) };
-  const n = staged.uploaded.length;
-  options.log(`staged plan ${staged.planUri} (${n} file${n === 1 ? "" : "s"} uploaded${staged.uploaded.some((u) => u !== staged.planUri) ? ", runner code included" : ""})`);
-  const submission = await options.backend.submit(plan, staged);
-  options.onSubmitted?.(submission);
-  options.log(`submitted run ${plan.runId} to ${options.backend.target} (${submission.engineId}); logs: ${submission.logLocation}`);
-  const status = await poll({
-    check: () => options.backend.status(submission),
-    done: (s) => TERMINAL_STATES.has(s.state),
-    describe: (s) => s.engineState,
-    onChange: (state, ms) => options.log(`${plan.runId}: ${state} after ${(ms / 1000).toFixed(1)} s`),
-    timeoutMs: options.timeoutMs,
-    ...(options.backend.maxPollDelayMs !== undefined ? { maxDelayMs: options.backend.maxPollDelayMs } : {}),
-    what: `run ${plan.runId}`,
-    logLocation: submission.logLocation,
-    ...(options.clock ? { clock: options.clock } : {}),
-  }).catch(async (e) => {
-    if (e instanceof SparkjobsError && e.kind === "timeout") await options.backend.cancel(submission);
-    throw e;
-  });
-  if (status.state !== "succeeded") {
-    // The driver log is read only when the status does not already explain the failure: on EMR,
-    // reading logs again would download them again and may wait for them again.
-    const explained = status.state === "cancelled" || status.failure !== undefined || status.logTail !== undefined;
-    throw failureError(status, submission, explained ? "" : await options.backend.logs(submission, 30));
-  }
-  const state = await readManifest(options.storage, base);
-  if (!state.complete) {
-    throw new SparkjobsError("incomplete", `run ${plan.runId} ended but is incomplete: ${state.reason}`, { fix: `rerun with --run-id ${plan.runId}` });
-  }
-  if (state.manifest.planSha256 !== sha) {
-    throw new SparkjobsError("conflict", `the manifest of run ${plan.runId} belongs to another plan (another process ran the same run id?)`, {
-      fix: "never run one run id from two places at once; use a new --run-id",
+/** A run id that is already complete: reported when its plan is this one, a conflict otherwise. */
+async function reportComplete(options: RunOptions, plan: RunPlan, sha: string, manifest: RunManifest, started: number): Promise<RunResult> {
+  if (manifest.planSha256 !== sha) {
+    throw new SparkjobsError("conflict", `run ${plan.runId} already completed with a different plan`, {
+      fix: "use a new --run-id (or none, for a fresh one); a run id always means one plan",
     });
   }
-  return finish(options, plan, state.manifest, false, staged.uploaded, started);
+  options.log(`run ${plan.runId} is already complete with the same plan; not running it again`);
+  return finish(options, plan, manifest, true, [], started);
 }
 
 async function finish(options: RunOptions, plan: RunPlan, manifest: RunManifest, reused: boolean, uploaded: string[], started: number): Promise<RunResult> {

@@ -1,7 +1,7 @@
 /**
  * An HTTP proxy on a free loopback port in front of a real server (MinIO), that answers chosen
- * requests with a fault instead of forwarding them: S3's 503 SlowDown, a 500, or a dropped
- * connection. The Host header is passed through unchanged, so SigV4 signatures stay valid.
+ * requests with a fault instead of forwarding them: S3's 503 SlowDown, a 500, a dropped
+ * connection, or no answer at all (hang: the client waits until it gives up or is killed). The Host header is passed through unchanged, so SigV4 signatures stay valid.
  * It counts what it saw, so tests can show that the client retried, and what it uploaded.
  */
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
@@ -10,15 +10,19 @@ export interface Fault {
   /** Which requests: method and a test on the path with query. */
   method?: string;
   match?: (pathAndQuery: string) => boolean;
+  /** Only requests whose User-Agent matches (e.g. /hadoop/i: Spark's S3A, not the submitter). */
+  agent?: RegExp;
   /** How many matching requests get the fault (Infinity: all). */
   times: number;
-  status: 503 | 500 | "drop";
+  status: 503 | 500 | "drop" | "hang";
 }
 
 export interface SeenRequest {
   method: string;
   path: string;
-  status: number | "dropped";
+  status: number | "dropped" | "hung";
+  /** The client's User-Agent: which S3 client sent it (the AWS SDK for JavaScript, Hadoop S3A, ...). */
+  agent: string;
 }
 
 export interface FaultProxy {
@@ -38,16 +42,21 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const seen: SeenRequest[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
     const path = req.url ?? "/";
-    const fault = faults.find((f) => f.times > 0 && (!f.method || f.method === req.method) && (!f.match || f.match(path)));
+    const agent = String(req.headers["user-agent"] ?? "");
+    const fault = faults.find((f) => f.times > 0 && (!f.method || f.method === req.method) && (!f.match || f.match(path)) && (!f.agent || f.agent.test(agent)));
     if (fault) {
       fault.times--;
       req.resume();
       if (fault.status === "drop") {
-        seen.push({ method: req.method!, path, status: "dropped" });
+        seen.push({ method: req.method!, path, status: "dropped", agent });
         req.socket.destroy();
         return;
       }
-      seen.push({ method: req.method!, path, status: fault.status });
+      if (fault.status === "hang") {
+        seen.push({ method: req.method!, path, status: "hung", agent });
+        return;
+      }
+      seen.push({ method: req.method!, path, status: fault.status, agent });
       res.writeHead(fault.status, { "Content-Type": "application/xml" });
       res.end(fault.status === 503 ? SLOW_DOWN : INTERNAL);
       return;
@@ -55,7 +64,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const forward = request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path, headers: req.headers },
       (up) => {
-        seen.push({ method: req.method!, path, status: up.statusCode ?? 0 });
+        seen.push({ method: req.method!, path, status: up.statusCode ?? 0, agent });
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },

@@ -90,6 +90,14 @@ class FakeStorage implements Storage {
   async put(uri: string, body: Buffer | string) {
     this.files.set(uri, Buffer.from(body));
   }
+  async putIfAbsent(uri: string, body: Buffer | string) {
+    if (this.files.has(uri)) return false;
+    this.files.set(uri, Buffer.from(body));
+    return true;
+  }
+  async delete(uri: string) {
+    this.files.delete(uri);
+  }
   async size(uri: string) {
     return this.files.get(uri)?.length;
   }

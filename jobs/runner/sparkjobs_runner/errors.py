@@ -6,6 +6,7 @@ INVALID_PLAN = 3
 INVALID_INPUT = 4
 JOB_FAILED = 5
 INVALID_OUTPUT = 6
+ENVIRONMENT = 9
 CONFLICT = 11
 REJECTED = 14
 
@@ -64,3 +65,15 @@ def raised_by_sql(error):
     message = text.split(REJECTED, 1)[1]
     what, _, fix = message.partition("; fix: ")
     return RunnerError(INVALID_INPUT, what.strip(), fix=fix.strip() or None)
+
+
+FULL_DISK = ("No space left on device", "Disk quota exceeded")
+
+
+def out_of_space(error, where):
+    """A RunnerError (environment, exit 9) when a write failed because the disk is full; None otherwise."""
+    text = f"{describe(error)}\n{error}"
+    if not any(m in text for m in FULL_DISK):
+        return None
+    return RunnerError(ENVIRONMENT, f"the disk is full where the run writes ({where}): {describe(error)}", where=where,
+                       fix="free space under the root, or give a --root with room; then rerun the same --run-id (nothing of this run is read as a result)")

@@ -10,7 +10,7 @@ import time
 import traceback
 
 from . import abtest, allocate, als, checks, classifier, fpgrowth, ingest, kmeans, pca, regressor, score, storage, uplift
-from .errors import CONFLICT, INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, raised_by_sql, report
+from .errors import CONFLICT, INVALID_INPUT, INVALID_OUTPUT, INVALID_PLAN, JOB_FAILED, RunnerError, describe, out_of_space, raised_by_sql, report
 from .jsonschema_lite import validate
 from .tables import check_columns
 
@@ -117,7 +117,7 @@ def execute(spark, plan, digest):
         try:
             df.observe(observation, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(out["uri"])
         except Exception as e:  # noqa: BLE001 - Spark is lazy: a stage's SQL fails here, when its output is written
-            rejected = raised_by_sql(e)
+            rejected = raised_by_sql(e) or out_of_space(e, out["uri"])
             if rejected:
                 raise rejected from e
             raise RunnerError(JOB_FAILED, f"writing output {out['name']} (from {out['view']}) failed: {describe(e)}",
@@ -193,6 +193,7 @@ def main(argv):
 
     spark = SparkSession.builder.appName("sparkjobs").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    plan = None
     try:
         plan, digest = load_plan(spark, args.plan)
         plan["history"] = {"uri": checks.history_uri(plan, args.series), "series": args.series}
@@ -216,7 +217,7 @@ def main(argv):
         report(e)
         return e.exit_code
     except Exception as e:  # noqa: BLE001 - the one place that turns a crash into a reported failure
-        rejected = raised_by_sql(e)
+        rejected = raised_by_sql(e) or out_of_space(e, plan["runUri"] if plan else args.plan)
         if rejected:
             report(rejected)
             return rejected.exit_code

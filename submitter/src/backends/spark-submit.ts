@@ -131,6 +131,8 @@ export class SparkSubmitBackend implements Backend {
     mkdirSync(logDir, { recursive: true });
     const logFile = join(logDir, "driver.log");
     const logStream = createWriteStream(logFile);
+    // A driver log that cannot be written (a full disk) is said once; the log is still kept in memory for errors.
+    logStream.on("error", (e: NodeJS.ErrnoException) => this.options.onLog?.(`[sparkjobs] warning: the driver log ${logFile} cannot be written (${e.code ?? e.message}); its last lines are kept for errors`));
     const python = env.SPARKJOBS_SPARK_SUBMIT ? (env.PYSPARK_PYTHON ?? "python3") : pythonPath(env);
     const child = spawn(sparkSubmit, sparkSubmitArgs(plan, staged, this.master, this.driverMemory, classPath, this.options.executorS3aJars ?? false), {
       env: { ...env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, SPARK_LOCAL_IP: env.SPARK_LOCAL_IP ?? "127.0.0.1" },

@@ -3,11 +3,13 @@
  * name the same objects. Large files go up in parts, so a failed upload leaves nothing behind
  * (the upload is aborted) and a finished one appears whole. Throttling, 5xx and network errors
  * are retried by the SDK's standard retry mode with backoff and jitter (aws/config.ts).
+ * putIfAbsent is a conditional write (If-None-Match: *): S3 itself decides which writer wins.
  */
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -138,6 +140,40 @@ export class S3Storage implements Storage {
       await this.putMultipart(loc, uri, data);
     }
     this.uploads++;
+  }
+
+  async putIfAbsent(uri: string, body: Buffer | string): Promise<boolean> {
+    const loc = parseS3Uri(uri);
+    await this.bucket(loc);
+    const data = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: data, IfNoneMatch: "*" }));
+        this.uploads++;
+        return true;
+      } catch (e) {
+        const status = httpStatus(e);
+        const name = (e as Error).name;
+        if (status === 412 || name === "PreconditionFailed") return false;
+        // 409 ConditionalRequestConflict: another conditional write of the key is under way; S3 asks to try again.
+        if ((status === 409 || name === "ConditionalRequestConflict") && attempt < 5) {
+          await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 50));
+          continue;
+        }
+        throw this.error(e, `creating ${uri}`);
+      }
+    }
+  }
+
+  async delete(uri: string): Promise<void> {
+    const loc = parseS3Uri(uri);
+    await this.bucket(loc);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
+    } catch (e) {
+      if (httpStatus(e) === 404 || (e as Error).name === "NoSuchKey") return;
+      throw this.error(e, `deleting ${uri}`);
+    }
   }
 
   private async putMultipart(loc: S3Location, uri: string, data: Buffer): Promise<void> {

@@ -3,7 +3,8 @@
  * where a run lives. LocalStorage covers plain paths and file:// URIs, S3Storage (s3.ts) covers
  * s3://, s3a:// and s3n://, and RoutedStorage picks one by the URI's scheme.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { asyncBufferFromFile, type AsyncBuffer } from "hyparquet";
@@ -21,6 +22,13 @@ export interface Storage {
   readBytes(uri: string): Promise<Buffer | undefined>;
   /** Writes a whole file so that readers see all of it or nothing. */
   put(uri: string, body: Buffer | string): Promise<void>;
+  /**
+   * Creates a file only when nothing is there, atomically: of several writers at once exactly one
+   * gets true and readers see its whole body; false means the file already existed.
+   */
+  putIfAbsent(uri: string, body: Buffer | string): Promise<boolean>;
+  /** Removes a file; a file that is not there is no error. */
+  delete(uri: string): Promise<void>;
   /** Size of a file, or undefined when it does not exist. */
   size(uri: string): Promise<number | undefined>;
   /** Names directly under a folder (files and sub-folders). */
@@ -87,6 +95,48 @@ export class LocalStorage implements Storage {
       throw localWriteError(p, e as NodeJS.ErrnoException);
     }
   }
+  async putIfAbsent(uri: string, body: Buffer | string) {
+    const p = toLocalPath(uri);
+    // The body goes to a private file first and is hard-linked into place: link() fails when the
+    // name exists, so creation is exclusive and the file never appears half-written.
+    const tmp = `${p}.tmp-${process.pid}-${randomUUID()}`;
+    try {
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(tmp, body, { flag: "wx" });
+      try {
+        linkSync(tmp, p);
+        return true;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EEXIST") return false;
+        if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw e;
+      }
+      // A file system without hard links: an exclusive create, written right after.
+      try {
+        writeFileSync(p, body, { flag: "wx" });
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+        throw e;
+      }
+    } catch (e) {
+      throw localWriteError(p, e as NodeJS.ErrnoException);
+    } finally {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // nothing was written there
+      }
+    }
+  }
+  async delete(uri: string) {
+    const p = toLocalPath(uri);
+    try {
+      rmSync(p, { force: true });
+    } catch (e) {
+      throw localWriteError(p, e as NodeJS.ErrnoException);
+    }
+  }
   async size(uri: string) {
     const p = toLocalPath(uri);
     return existsSync(p) && statSync(p).isFile() ? statSync(p).size : undefined;
@@ -145,6 +195,12 @@ export class RoutedStorage implements Storage {
   }
   put(uri: string, body: Buffer | string) {
     return this.pick(uri).put(uri, body);
+  }
+  putIfAbsent(uri: string, body: Buffer | string) {
+    return this.pick(uri).putIfAbsent(uri, body);
+  }
+  delete(uri: string) {
+    return this.pick(uri).delete(uri);
   }
   size(uri: string) {
     return this.pick(uri).size(uri);
