@@ -57,13 +57,22 @@ export function cliJson<T = Record<string, unknown>>(args: string[], options: Pa
  * The CLI without blocking this process: needed when this process also serves the CLI (the
  * loopback EMR and EMR Serverless servers run inside the test process).
  */
-export function cliAsync(args: string[], options: { root?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function cliAsync(args: string[], options: { root?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {}): Promise<CliResult> {
   const started = Date.now();
   const child = startCli(args, options);
   let stdout = "";
   let stderr = "";
+  let seen = 0;
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+    // Each complete line of stderr, as it comes: a test may act on the run's progress.
+    const end = stderr.lastIndexOf("\n");
+    if (options.onLine && end >= seen) {
+      for (const line of stderr.slice(seen, end).split("\n")) options.onLine(line);
+      seen = end + 1;
+    }
+  });
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));

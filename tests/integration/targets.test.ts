@@ -39,10 +39,11 @@ describe("the segmentation job on four targets, data in S3", () => {
   let emrClusterId = "";
 
   // The EMR servers live in this process: the CLI must not block it (no spawnSync).
-  const runOn = async (target: string, runId: string, args: string[], env: Record<string, string> = {}) => {
+  const runOn = async (target: string, runId: string, args: string[], env: Record<string, string> = {}, onLine?: (line: string) => void) => {
     const result = await cliAsync([...SEGMENT_ARGS, "--run-id", runId, "--target", target, ...args, "--json"], {
       root: rootUri(),
       env: { ...s3Env(), ...env },
+      ...(onLine ? { onLine } : {}),
     });
     const json = JSON.parse(result.stdout) as RunJson;
     expect(result.code, result.stderr.slice(-4000)).toBe(0);
@@ -76,24 +77,31 @@ describe("the segmentation job on four targets, data in S3", () => {
     await runOn("local", "seg-local", []);
   });
 
-  it("standalone: a real master and two workers on loopback; tasks ran on both workers", async () => {
+  it("standalone: a real master and two workers on loopback; tasks ran on both; a worker killed mid-run does not stop the run", async () => {
     // The workers hold the S3 credentials, as cluster machines would; the plan never does.
     const cluster: StandaloneCluster = await startStandaloneCluster({ env: s3Env() });
     const events = mkdtempSync(join(tmpdir(), "sparkjobs-events-"));
     try {
+      // The second worker (and its executor) is killed once K-Means starts: its tasks, cached
+      // blocks and shuffle files are lost, and Spark recomputes them on the first worker.
+      let killedAt: number | undefined;
       const { json } = await runOn("standalone", "seg-standalone", [
         "--master", cluster.masterUrl,
         "--conf", "spark.eventLog.enabled=true",
         "--conf", `spark.eventLog.dir=file://${events}`,
         "--conf", "spark.executor.memory=1g",
-      ]);
+      ], {}, (line) => {
+        if (killedAt === undefined && line.includes("[runner] stage segmentation")) {
+          // Both workers must have run tasks before one of them goes.
+          killedAt = Date.now();
+          cluster.workers[1]!.kill();
+        }
+      });
+      expect(killedAt, "the run reached K-Means and a worker was killed").toBeDefined();
       const appId = await appIdOf(json);
-      // Spark's own status pages: each worker ran an executor of this application.
-      for (const worker of cluster.workers) {
-        const status = await cluster.workerStatus(worker.webUi);
-        const mine = [...status.executors, ...status.finishedexecutors].filter((e) => e.appid === appId);
-        expect(mine.length, `executors of ${appId} on worker ${worker.id}`).toBeGreaterThan(0);
-      }
+      // Spark's own status page of the surviving worker: it ran an executor of this application.
+      const status = await cluster.workerStatus(cluster.workers[0]!.webUi);
+      expect([...status.executors, ...status.finishedexecutors].filter((e) => e.appid === appId).length).toBeGreaterThan(0);
       const master = await cluster.masterStatus();
       expect(master.completedapps.map((a) => a.id)).toContain(appId);
       // Spark's event log: tasks finished on executors of both workers.
@@ -101,12 +109,24 @@ describe("the segmentation job on four targets, data in S3", () => {
       expect(log, `event log of ${appId} in ${events}`).toBeDefined();
       const tasksByExecutor = new Map<string, number>();
       const workerOfExecutor = new Map<string, string>();
+      const removed: string[] = [];
+      let tasksAfterRemoval = 0;
       for (const line of readFileSync(join(events, log!), "utf8").split("\n")) {
         if (!line) continue;
         const e = JSON.parse(line);
         if (e.Event === "SparkListenerExecutorAdded") workerOfExecutor.set(e["Executor ID"], e["Executor Info"]["Log Urls"].stdout);
-        if (e.Event === "SparkListenerTaskEnd") tasksByExecutor.set(e["Task Info"]["Executor ID"], (tasksByExecutor.get(e["Task Info"]["Executor ID"]) ?? 0) + 1);
+        if (e.Event === "SparkListenerExecutorRemoved") removed.push(e["Executor ID"]);
+        if (e.Event === "SparkListenerTaskEnd") {
+          tasksByExecutor.set(e["Task Info"]["Executor ID"], (tasksByExecutor.get(e["Task Info"]["Executor ID"]) ?? 0) + 1);
+          if (removed.length && e["Task End Reason"]?.Reason === "Success") tasksAfterRemoval++;
+        }
       }
+      // The killed worker's executor was lost, and the run went on without it to the end.
+      const killedPort = new URL(cluster.workers[1]!.webUi).port;
+      const lost = removed.filter((id) => new URL(workerOfExecutor.get(id)!).port === killedPort);
+      console.log(`standalone: executors removed ${JSON.stringify(removed)} (on the killed worker: ${JSON.stringify(lost)}), ${tasksAfterRemoval} tasks succeeded after`);
+      expect(lost.length).toBeGreaterThan(0);
+      expect(tasksAfterRemoval).toBeGreaterThan(0);
       const workerPorts = new Set([...tasksByExecutor.keys()].map((id) => new URL(workerOfExecutor.get(id)!).port));
       console.log(`standalone: tasks by executor ${JSON.stringify(Object.fromEntries(tasksByExecutor))}, on worker UIs ${[...workerPorts].join(", ")}`);
       expect(workerPorts.size).toBe(2);

@@ -13,6 +13,8 @@ import { freePort } from "./minio.js";
 export interface WorkerInfo {
   id: string;
   webUi: string;
+  /** Kills the worker and the executors it launched at once (SIGKILL to its process group): a machine lost. */
+  kill(): void;
 }
 
 export interface StandaloneCluster {
@@ -122,7 +124,8 @@ export async function startStandaloneCluster(options: { workers?: number; worker
       );
       processes.push(worker.child);
       const id = await until(`worker ${i + 1} did not come up`, 60_000, async () => (await getJson<WorkerStatus>(`http://127.0.0.1:${webUi}/json/`)).id || undefined, worker.output);
-      workers.push({ id, webUi: `http://127.0.0.1:${webUi}` });
+      const pid = worker.child.pid!;
+      workers.push({ id, webUi: `http://127.0.0.1:${webUi}`, kill: () => process.kill(-pid, "SIGKILL") });
     }
     await until("the master does not list every worker as ALIVE", 60_000, async () => {
       const s = await getJson<MasterStatus>(`${masterWebUi}/json/`);

@@ -10,10 +10,12 @@ import decimal
 import json
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from . import storage
 
 SAMPLE_ROWS = 20
+PARALLEL_GATES = 4
 MAX_CATEGORIES = 1000
 KINDS = ("unique", "references", "accepted", "reconcile", "drift")
 # A move equal to a threshold reaches it, whatever the float rounding of a difference of shares.
@@ -193,8 +195,9 @@ def evaluate(spark, plan, rows_of, previous, log):
     # The gates read the outputs as written, not the stages again.
     for out in plan["outputs"]:
         spark.read.parquet(out["uri"]).createOrReplaceTempView(out["name"])
-    results, profiles = [], {}
-    for check in gates:
+    profiles = {}
+
+    def one(check):
         kind = kind_of(check)
         severity = check.get("severity", "error")
         result = {"name": check["name"], "kind": kind, "severity": severity}
@@ -226,7 +229,12 @@ def evaluate(spark, plan, rows_of, previous, log):
         except Exception as e:  # noqa: BLE001 - a gate that cannot be evaluated fails as a gate, with the reason
             result.update(outcome=severity, detail=f"could not be evaluated: {str(e).splitlines()[0]}")
         log(f"check {check['name']} ({time.time() - started:.1f} s): {result['outcome']}: {result['detail']}")
-        results.append(result)
+        return result
+
+    # Gates are small Spark jobs whose time is mostly scheduling: several at once keep the cores busy.
+    # Results keep the plan's order.
+    with ThreadPoolExecutor(max_workers=PARALLEL_GATES) as pool:
+        results = list(pool.map(one, gates))
     return results, profiles
 
 
