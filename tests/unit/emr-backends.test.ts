@@ -760,6 +760,22 @@ describe("EmrServerlessBackend submit", () => {
     expect(client.tokens()).toEqual([RUN_ID, ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => `_${n}.${RUN_ID}`)]);
   });
 
+  test("an application still being created is an environment error, and no job run is started", async () => {
+    const { client, backend } = serverless();
+    client.application.state = "CREATING";
+    const e = await failure(backend.submit(plan(), staged));
+    expect([e.kind, e.exitCode, e.message]).toEqual(["environment", 9, "EMR Serverless application 00app is still being created: it takes job runs once it is CREATED"]);
+    expect(client.tokens()).toEqual([]);
+  });
+
+  test("ConflictException for every token says so, with EMR Serverless's last words, not that the run failed nine times", async () => {
+    const { client, backend } = serverless();
+    client.failures.set("StartJobRunCommand", sdkError("ConflictException", 409, "Application is in a state that does not allow job runs"));
+    const e = await failure(backend.submit(plan(), staged));
+    expect([e.kind, e.exitCode]).toEqual(["conflict", 11]);
+    expect(e.message).toBe(`EMR Serverless refused all 9 tokens of run id ${RUN_ID} (last: ConflictException: Application is in a state that does not allow job runs)`);
+  });
+
   test("an application EMR Serverless does not know is an environment error that says to check --application-id", async () => {
     const { backend } = serverless({ applicationId: "00nope" });
     const e = await failure(backend.submit(plan(), staged));

@@ -145,6 +145,14 @@ export class EmrServerlessBackend implements Backend {
         fix: "create an application (infra/terraform) and pass its id with --application-id",
       });
     }
+    if (appState === "CREATING") {
+      // StartJobRun would answer ConflictException, which must not be read as a token taken by another plan.
+      throw new SparkjobsError("environment", `EMR Serverless application ${applicationId} is still being created: it takes job runs once it is CREATED`, {
+        fix: `retry when \`aws emr-serverless get-application --application-id ${applicationId}\` says CREATED`,
+      });
+    }
+    let conflicts = 0;
+    let lastConflict = "";
     for (let attempt = 1; attempt <= MAX_ATTEMPTS_PER_RUN_ID; attempt++) {
       const request = jobRunRequest(plan, staged, this.options, attempt);
       let jobRunId: string | undefined;
@@ -152,7 +160,11 @@ export class EmrServerlessBackend implements Backend {
         ({ jobRunId } = await client.send(new StartJobRunCommand(request)));
       } catch (e) {
         // The token was taken by an earlier job run of this run id with another plan: try the next one.
-        if ((e as Error).name === "ConflictException" || (e as Error).name === "IdempotentParameterMismatchException") continue;
+        if ((e as Error).name === "ConflictException" || (e as Error).name === "IdempotentParameterMismatchException") {
+          conflicts++;
+          lastConflict = `${(e as Error).name}: ${(e as Error).message}`;
+          continue;
+        }
         throw this.error(e, `starting a job run on ${applicationId}`);
       }
       const { jobRun } = await this.send(`reading job run ${jobRunId}`, () => client.send(new GetJobRunCommand({ applicationId, jobRunId: jobRunId! })));
@@ -161,6 +173,11 @@ export class EmrServerlessBackend implements Backend {
       if (attempt > 1 || jobRun?.state !== "SUBMITTED") this.options.log?.(`job run ${jobRunId} (token ${request.clientToken}) is ${jobRun?.state}; following it`);
       const logLocation = this.options.logUri ? `${s3LogUri(this.options.logUri)}/applications/${applicationId}/jobs/${jobRunId}/SPARK_DRIVER/` : "no --log-uri: the driver log is only in EMR Studio";
       return { runId: plan.runId, engineId: jobRunId!, logLocation };
+    }
+    if (conflicts === MAX_ATTEMPTS_PER_RUN_ID) {
+      throw new SparkjobsError("conflict", `EMR Serverless refused all ${MAX_ATTEMPTS_PER_RUN_ID} tokens of run id ${plan.runId} (last: ${lastConflict})`, {
+        fix: "each token is held by a job run of another plan, or the application is in a state that takes no job runs: check it, or use a new --run-id",
+      });
     }
     throw new SparkjobsError("conflict", `run id ${plan.runId} has failed ${MAX_ATTEMPTS_PER_RUN_ID} times on EMR Serverless`, { fix: "use a new --run-id" });
   }
