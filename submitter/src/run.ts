@@ -12,7 +12,7 @@ import { buildPlan, newRunId, planSha256, runUri } from "./plan/build.js";
 import { checkInputs, resolveInputs, resolveModels, resolveRunDates } from "./plan/inputs.js";
 import { loadSources } from "./sources/resolve.js";
 import { evaluateChecks, type CheckResult } from "./results/checks.js";
-import { readManifest } from "./results/manifest.js";
+import { damagedFiles, readManifest } from "./results/manifest.js";
 import { validateOutputs, type OutputReport } from "./results/validate.js";
 import { acquireRunLock } from "./stage/lock.js";
 import { buildRunnerBundle, stageRun, type Staged } from "./stage/stage.js";
@@ -121,9 +121,16 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   const sha = planSha256(plan);
   const base = runUri(options.root, plan.runId);
 
-  // Idempotent retries: a complete run with the same plan is reported, not run again.
+  // Idempotent retries: a complete run with the same plan is reported, not run again; one whose
+  // files are gone or changed since is run again under its id (same plan, same outputs).
+  const intact = async (state: Awaited<ReturnType<typeof readManifest>>) => {
+    if (!state.complete || state.manifest.planSha256 !== sha) return state.complete;
+    const damaged = await damagedFiles(options.storage, state.manifest);
+    if (damaged.length) options.log(`run ${plan.runId} is complete, but ${damaged.length} file(s) its manifest lists are gone or changed (${damaged.slice(0, 2).join("; ")}): running it again`);
+    return damaged.length === 0;
+  };
   const existing = await readManifest(options.storage, base);
-  if (existing.complete) return reportComplete(options, plan, sha, existing.manifest, started);
+  if (existing.complete && (await intact(existing))) return reportComplete(options, plan, sha, existing.manifest, started);
 
   // One submit of a run id at a time (stage/lock.ts); the loser is refused with exit 11.
   const lock = await acquireRunLock(
@@ -134,7 +141,9 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   try {
     // The submit that held the lock before may have completed the run in the meantime.
     const finished = await readManifest(options.storage, base);
-    if (finished.complete) return await reportComplete(options, plan, sha, finished.manifest, started);
+    if (finished.complete && (await intact(finished))) return await reportComplete(options, plan, sha, finished.manifest, started);
+    // The manifest of a damaged run goes first, so that the runner runs the plan again instead of reporting it complete.
+    if (finished.complete) await options.storage.delete(finished.uri);
 
     const bundle = buildRunnerBundle();
     const staged = { ...(await stageRun(options.storage, options.root, plan, bundle)), ...(options.series ? { series: options.series } : {}) };
@@ -214,7 +223,7 @@ export function throwIfInvalid(runId: string, reports: OutputReport[]): void {
   if (missing.length) {
     throw new SparkjobsError("incomplete", `run ${runId} is incomplete: files its manifest lists are missing or changed`, {
       problems: missing.map((m) => ({ message: m })),
-      fix: `rerun with --run-id ${runId}`,
+      fix: `rerun with --run-id ${runId}: a run whose files are gone or changed is run again under its id`,
     });
   }
   const problems = reports.flatMap((r) => r.problems);

@@ -1,10 +1,11 @@
 /**
  * executeRun's lifecycle against a scripted backend (no Spark): a run id with the same plan is
- * never submitted twice, another plan under a complete run id is a conflict, the runner's exit
+ * never submitted twice (unless files of its complete run are gone: then it is run again), another
+ * plan under a complete run id is a conflict, the runner's exit
  * codes become the documented kinds, a run that ends without its manifest is incomplete, a timeout
  * cancels the submission, and a manifest of another plan after success is a conflict.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -95,6 +96,30 @@ describe("executeRun", () => {
     const backend = new ScriptedBackend(() => ({ state: "failed", engineState: `EXIT ${exitCode}`, failure: { exitCode, message: "the runner said so", fix: "do this" } }));
     const e = await failure(executeRun(options(root, backend, "r2")));
     expect([e.kind, e.message, e.fix]).toEqual([kind, "run r2 failed: the runner said so", "do this"]);
+  });
+
+  test("a complete run whose listed files are gone is run again under its id, its old manifest removed first", async () => {
+    const root = mkdtempSync(join(tmpdir(), "sparkjobs-run-"));
+    let manifestAtSubmit: boolean | undefined;
+    const backend = new ScriptedBackend((plan) => {
+      manifestAtSubmit ??= existsSync(join(plan.runUri, "_manifest.json"));
+      writeManifest(plan);
+      return { state: "succeeded", engineState: "EXIT 0" };
+    });
+    const first = await executeRun(options(root, backend, "r5"));
+    // The run loses a data file its manifest lists (a lifecycle rule, a careless rm).
+    const manifestFile = join(first.manifest.outputs.transactions!.uri, "..", "_manifest.json");
+    const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
+    manifest.outputs.transactions.files = [{ path: "part-00000.parquet", bytes: 1234 }];
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    const logs: string[] = [];
+    manifestAtSubmit = undefined;
+    const again = await executeRun({ ...options(root, backend, "r5"), log: (m: string) => logs.push(m) });
+    expect([again.reused, backend.submits.length, manifestAtSubmit]).toEqual([false, 2, false]);
+    expect(logs[0]).toBe(`run r5 is complete, but 1 file(s) its manifest lists are gone or changed (${first.manifest.outputs.transactions!.uri}/part-00000.parquet is missing): running it again`);
+    // Intact now: a rerun is reported, not run.
+    expect((await executeRun(options(root, backend, "r5"))).reused).toBe(true);
+    expect(backend.submits).toHaveLength(2);
   });
 
   test("a run that ends without its manifest is incomplete; one whose manifest is another plan's is a conflict", async () => {

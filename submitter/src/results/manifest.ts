@@ -51,3 +51,16 @@ export function outsideRun(runUri: string, manifest: RunManifest): string[] {
   for (const [name, m] of Object.entries(manifest.models ?? {})) if (!within(m.uri)) found.push(`model ${name} at ${m.uri}`);
   return found;
 }
+
+/** The files a manifest lists that are gone or have another size: a complete run that lost some of its data. */
+export async function damagedFiles(storage: Storage, manifest: RunManifest): Promise<string[]> {
+  const damaged: string[] = [];
+  for (const o of Object.values(manifest.outputs)) {
+    for (const f of o.files) {
+      const uri = joinUri(o.uri, f.path);
+      const size = await storage.size(uri);
+      if (size !== f.bytes) damaged.push(size === undefined ? `${uri} is missing` : `${uri} has ${size} bytes, the manifest says ${f.bytes}`);
+    }
+  }
+  return damaged;
+}
