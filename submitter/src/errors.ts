@@ -42,13 +42,16 @@ export class SparkjobsError extends Error {
   readonly kind: ErrorKind;
   readonly problems: Problem[];
   readonly fix: string | undefined;
+  /** What an orchestrator needs beside the message (a stopped pipeline's steps), in the --json error. */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(kind: ErrorKind, message: string, options: { problems?: Problem[]; fix?: string; cause?: unknown } = {}) {
+  constructor(kind: ErrorKind, message: string, options: { problems?: Problem[]; fix?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SparkjobsError";
     this.kind = kind;
     this.problems = options.problems ?? [];
     this.fix = options.fix;
+    this.details = options.details;
   }
 
   get exitCode(): number {
@@ -56,7 +59,7 @@ export class SparkjobsError extends Error {
   }
 
   toJSON() {
-    return { kind: this.kind, exitCode: this.exitCode, message: this.message, problems: this.problems, fix: this.fix ?? null };
+    return { kind: this.kind, exitCode: this.exitCode, message: this.message, problems: this.problems, fix: this.fix ?? null, ...(this.details ? { details: this.details } : {}) };
   }
 }
 

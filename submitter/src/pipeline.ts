@@ -172,6 +172,7 @@ export async function runPipeline(
       throw new SparkjobsError(e.kind, `pipeline ${runId} stopped at step ${step.name} (job ${step.job}, run ${step.runId}): ${e.message}`, {
         problems: e.problems,
         fix: `${e.fix ? `${e.fix}; then ` : ""}${resume}`,
+        details: { pipeline: pipeline.definition.name, runId, stoppedAt: step.name, steps: results },
       });
     }
     const failed = result.checks.filter((c) => !c.passed);
@@ -185,6 +186,7 @@ export async function runPipeline(
         // The step is complete: rerunning this run id reuses it and stops at the same gate; a changed bound is another plan.
         fix: `later steps did not run; the step's outputs are kept (run ${step.runId}) to look at. A run id always means one plan: ` +
           `to go past the gate (with a bound the pipeline takes as a parameter, or after changing the data or the job), rerun under a new --run-id`,
+        details: { pipeline: pipeline.definition.name, runId, stoppedAt: step.name, steps: results },
       });
     }
   }

@@ -56,6 +56,11 @@ describe("UCI Online Retail through sources/online-retail.yaml and the retail-an
     if (!beats) {
       expect(pipeline.json.error.message).toBe(`pipeline ${ONLINE_RETAIL_PIPELINE.runId} stopped at step recommend (job recommend, run ${ONLINE_RETAIL_PIPELINE.runId}.recommend): 1 quality gate failed`);
       expect(pipeline.json.error.problems[0].path).toBe("beats_popularity");
+      // The steps that ran, the stopped one last with its gates, for an orchestrator to show.
+      expect(pipeline.json.error.details.stoppedAt).toBe("recommend");
+      expect(pipeline.json.error.details.steps.map((s: any) => [s.name, s.status])).toEqual([
+        ["ingest", "succeeded"], ["segments", "succeeded"], ["pca", "succeeded"], ["basket_rules", "succeeded"], ["clv", "succeeded"], ["recommend", "gate_failed"],
+      ]);
       // Rerunning the same id would reuse the step and stop at the same gate: the fix says so.
       expect(pipeline.json.error.fix).toContain("to go past the gate (with a bound the pipeline takes as a parameter, or after changing the data or the job), rerun under a new --run-id");
     }

@@ -1,11 +1,12 @@
 /**
- * checkPipeline and planSteps are pure: pipelines are built in memory here, over the real jobs/.
+ * checkPipeline and planSteps are pure: pipelines are built in memory here, over the real jobs/;
+ * runPipeline runs them with a scripted step runner.
  */
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { loadJob } from "../../submitter/src/config/job.js";
 import { SparkjobsError } from "../../submitter/src/errors.js";
-import { checkPipeline, loadPipeline, planSteps } from "../../submitter/src/pipeline.js";
+import { checkPipeline, loadPipeline, planSteps, runPipeline } from "../../submitter/src/pipeline.js";
 
 const jobsDir = join(import.meta.dirname, "..", "..", "jobs");
 const load = (job: string) => loadJob(jobsDir, job);
@@ -74,5 +75,27 @@ describe("pipelines", () => {
   test("the committed precision-marketing pipeline loads", () => {
     const p = loadPipeline(jobsDir, "precision-marketing");
     expect(p.definition.steps.map((s) => s.job)).toEqual(["generate", "customer-segmentation", "customer-pca", "response", "score", "uplift", "score-uplift", "target", "target", "recommend", "basket-rules", "clv", "kpis"]);
+  });
+});
+
+describe("runPipeline", () => {
+  test("a step that fails a gate stops the pipeline with exit 7, and the error carries the steps that ran", async () => {
+    const pipeline = checkPipeline("jobs/pipelines/small.yaml", PIPELINE, load);
+    const ran: string[] = [];
+    const e = await runPipeline(pipeline, { runId: "p1", params: {}, log: () => {} }, async (step) => {
+      ran.push(step.name);
+      const failed = step.name === "seg";
+      return {
+        runId: step.runId, job: step.job, target: "local", reused: false, planSha256: "a", outputs: { out: { uri: "/r", rows: 3 } }, metrics: {}, uploaded: [], durationMs: 5,
+        checks: [{ name: "silhouette", passed: !failed, outcome: failed ? "error" : "ok", detail: failed ? "too low" : "fine" }],
+      } as never;
+    }).then(() => undefined, (x: unknown) => x as SparkjobsError);
+    expect(ran).toEqual(["gen", "seg"]);
+    expect(e).toBeInstanceOf(SparkjobsError);
+    expect([e!.exitCode, e!.message]).toEqual([7, "pipeline p1 stopped at step seg (job customer-segmentation, run p1.seg): 1 quality gate failed"]);
+    const json = e!.toJSON() as { details: { stoppedAt: string; steps: { name: string; status: string; checks: unknown[] }[] } };
+    expect(json.details.stoppedAt).toBe("seg");
+    expect(json.details.steps.map((s) => [s.name, s.status])).toEqual([["gen", "succeeded"], ["seg", "gate_failed"]]);
+    expect(json.details.steps[1]!.checks).toEqual([{ name: "silhouette", passed: false, outcome: "error", detail: "too low" }]);
   });
 });
