@@ -47,7 +47,7 @@ describe("bad job definitions (exit 3, before Spark)", () => {
     expect(r.code).toBe(3);
     expect(scrub(r.stderr, jobsDir)).toMatchInlineSnapshot(`
       "error: job definition <tmp>/unknown-key.yaml is not valid (1 problem)
-        - <tmp>/unknown-key.yaml:63: stages[1].sqlfile: unknown key "sqlfile": did you mean "file"?
+        - <tmp>/unknown-key.yaml:69: stages[1].sqlfile: unknown key "sqlfile": did you mean "file"?
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -69,7 +69,7 @@ describe("bad job definitions (exit 3, before Spark)", () => {
     expect(r.code).toBe(3);
     expect(scrub(r.stderr, jobsDir)).toMatchInlineSnapshot(`
       "error: job definition <tmp>/missing-sql.yaml is not valid (1 problem)
-        - <tmp>/missing-sql.yaml:63: stages[1].file: SQL file <tmp>/spark-sql/clean/transaction_count.sql does not exist (create it, or fix the path: it is relative to <tmp>/spark-sql)
+        - <tmp>/missing-sql.yaml:69: stages[1].file: SQL file <tmp>/spark-sql/clean/transaction_count.sql does not exist (create it, or fix the path: it is relative to <tmp>/spark-sql)
         fix: correct the fields listed above; the reference is schemas/json/job-definition.schema.json"
     `);
   });
@@ -184,7 +184,7 @@ describe("bad parameters (exit 2, before Spark)", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatchInlineSnapshot(`
       "error: parameters of job customer-segmentation are not valid
-        - --param kk: job customer-segmentation has no parameter "kk" (it has: source, snapshot_date, k, features, names, max_quantity, max_unit_price)
+        - --param kk: job customer-segmentation has no parameter "kk" (it has: source, snapshot_date, k, features, names, max_quantity, max_unit_price, max_share_shift)
         - --param k: expected a whole number, got "4 OR 1=1"
         fix: see the params of jobs/customer-segmentation.yaml; values are bound by Spark as typed literals, never pasted into SQL
       "

@@ -149,11 +149,13 @@ describe("EMR steps and EMR Serverless job runs", () => {
   });
 
   it("stage prints the step an orchestrator submits (Step Functions' addStep.sync); that step, added as printed, runs and validates", async () => {
-    const staged = await cli(["stage", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-staged", "--target", "emr", "--cluster-id", clusterId, "--json"], { root: s3Root(), env: env() });
+    const staged = await cli(["stage", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-staged", "--target", "emr", "--cluster-id", clusterId, "--series", "nightly", "--json"], { root: s3Root(), env: env() });
     expect(staged.code, staged.stderr).toBe(0);
     const out = JSON.parse(staged.stdout);
     expect(out.emrStep).toMatchObject({ Name: "sparkjobs catalogue emr-staged", ActionOnFailure: "CONTINUE", HadoopJarStep: { Jar: "command-runner.jar" } });
-    expect(out.jobDriver.sparkSubmit.entryPointArguments).toEqual(["--plan", out.planUri]);
+    // The runner's arguments: the plan, and the history series the orchestrator names.
+    expect(out.jobDriver.sparkSubmit.entryPointArguments).toEqual(["--plan", out.planUri, "--series", "nightly"]);
+    expect(out.emrStep.HadoopJarStep.Args.slice(-4)).toEqual(["--plan", out.planUri, "--series", "nightly"]);
     const client = new EMRClient({ endpoint: emr.endpoint, region: "us-east-1", credentials: { accessKeyId: inject("s3Env").AWS_ACCESS_KEY_ID!, secretAccessKey: inject("s3Env").AWS_SECRET_ACCESS_KEY! } });
     const { StepIds } = await client.send(new AddJobFlowStepsCommand({ JobFlowId: clusterId, Steps: [out.emrStep] }));
     const step = () => emr.cluster(clusterId)!.steps.find((s) => s.id === StepIds![0]);
