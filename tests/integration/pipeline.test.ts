@@ -38,7 +38,10 @@ describe("pipeline precision-marketing", () => {
     expect(loads("score")).toEqual([models.get("response.response_gbt")]);
     expect(loads("score_uplift")).toEqual([models.get("uplift.uplift_treatment"), models.get("uplift.uplift_control")]);
     const target = json.steps.find((s: any) => s.name === "target");
-    expect(target.checks).toEqual([{ name: "within_budget", passed: true, detail: expect.stringMatching(new RegExp(`<= ${TARGET_BUDGET}\\)$`)) }]);
+    expect(target.checks).toEqual([
+      { name: "within_budget", passed: true, outcome: "ok", detail: expect.stringMatching(new RegExp(`<= ${TARGET_BUDGET}\\)$`)) },
+      { name: "target_list_key_unique", passed: true, outcome: "ok", detail: "every (customer_id) of target_list is on one row" },
+    ]);
   });
 
   it("a second run with the same id reuses every step and runs nothing", () => {

@@ -55,8 +55,13 @@ describe("response and score", () => {
     expect(auc.gbt).toBeGreaterThan(0.7);
     expect(decileLift).toBeGreaterThan(2);
     expect(run.checks).toEqual([
-      { name: "gbt_auc", passed: true, detail: expect.stringMatching(/^response\.models\.gbt\.auc = 0\.\d+ \(>= 0\.65\)$/) },
-      { name: "logistic_auc", passed: true, detail: expect.stringMatching(/^response\.models\.logistic\.auc = 0\.\d+ \(>= 0\.6\)$/) },
+      { name: "gbt_auc", passed: true, outcome: "ok", detail: expect.stringMatching(/^response\.models\.gbt\.auc = 0\.\d+ \(>= 0\.65\)$/) },
+      { name: "logistic_auc", passed: true, outcome: "ok", detail: expect.stringMatching(/^response\.models\.logistic\.auc = 0\.\d+ \(>= 0\.6\)$/) },
+      // every output's key, enforced in Spark
+      { name: "response_scores_key_unique", passed: true, outcome: "ok", detail: "every (exposure_id) of response_scores is on one row" },
+      { name: "model_metrics_key_unique", passed: true, outcome: "ok", detail: "every (model, scope, scope_value) of model_metrics is on one row" },
+      { name: "response_calibration_key_unique", passed: true, outcome: "ok", detail: "every (model, bin) of response_calibration is on one row" },
+      { name: "feature_importance_key_unique", passed: true, outcome: "ok", detail: "every (model, feature) of feature_importance is on one row" },
     ]);
     // Every contacted exposure of a customer with a profile is scored, and nothing else.
     const coverage = run.metrics.coverage[0];

@@ -35,7 +35,10 @@ describe("target", () => {
     const summary = r.json.metrics.target[0];
     expect(summary.cost).toBeLessThanOrEqual(budget);
     expect(summary.cost).toBeGreaterThan(budget * 0.95); // the budget binds
-    expect(r.json.checks).toEqual([{ name: "within_budget", passed: true, detail: `target.0.cost = ${summary.cost} (<= ${budget})` }]);
+    expect(r.json.checks).toEqual([
+      { name: "within_budget", passed: true, outcome: "ok", detail: `target.0.cost = ${summary.cost} (<= ${budget})` },
+      { name: "target_list_key_unique", passed: true, outcome: "ok", detail: "every (customer_id) of target_list is on one row" },
+    ]);
 
     const list = await readOutput((await manifestOf(root(), BY_RESPONSE)).outputs.target_list);
     expect(list).toHaveLength(summary.customers);

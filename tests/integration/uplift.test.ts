@@ -52,7 +52,10 @@ describe("uplift", () => {
     const r = cliJson([...UPLIFT.args, "--run-id", UPLIFT.runId]);
     if (r.result.code !== 0) throw new Error(`uplift failed (exit ${r.result.code}):\n${r.result.stderr.slice(-4000)}`);
     m = r.json.metrics.uplift;
-    expect(r.json.checks).toEqual([{ name: "positive_lift_at_top", passed: true, detail: expect.stringMatching(/^uplift\.top\.lift = 0\.\d+ \(>= 0\)$/) }]);
+    expect(r.json.checks).toEqual([
+      { name: "positive_lift_at_top", passed: true, outcome: "ok", detail: expect.stringMatching(/^uplift\.top\.lift = 0\.\d+ \(>= 0\)$/) },
+      { name: "uplift_scores_key_unique", passed: true, outcome: "ok", detail: "every (exposure_id) of uplift_scores is on one row" },
+    ]);
     // Every figure below is counted here from the run's held-out rows and the planted probabilities.
     test = (await readOutput((await manifestOf(root(), UPLIFT.runId)).outputs.uplift_scores)).filter((x) => x.split === "test");
     planted = new Map((await readOutput((await manifestOf(root(), GEN.runId)).outputs.offer_truth))
