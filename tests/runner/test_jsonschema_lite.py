@@ -207,3 +207,21 @@ def test_a_bad_param_value_is_reported_at_the_value(generate_plan, schema, param
     errors = validate(bad, schema)
     assert errors != []
     assert paths(errors) == [path], errors
+
+
+def test_every_kind_of_gate_validates_and_a_psi_range_is_a_pair(generate_plan, schema):
+    """The plan schema's tuples (prefixItems, items: false): the PSI range of a drift gate."""
+    gates = [
+        {"name": "a", "unique": {"output": "transactions", "columns": ["order_id"]}, "severity": "warn"},
+        {"name": "b", "references": {"output": "transactions", "columns": ["product_id"], "to": "products"}},
+        {"name": "c", "accepted": {"output": "transactions", "column": "status", "values": ["paid", 1, True]}},
+        {"name": "d", "reconcile": {"left": {"sql": "SELECT 1"}, "right": {"sql": "SELECT 1"}, "tolerance": 0}},
+        {"name": "e", "drift": {"rows": "transactions"}, "warn": 0.2},
+        {"name": "f", "drift": {"shares": {"output": "customers", "column": "region"}}, "error": 0.1},
+        {"name": "g", "drift": {"psi": {"output": "transactions", "column": "unit_price", "bins": 10, "range": [0, 1]}}, "warn": 0.1, "error": 0.25},
+    ]
+    assert validate(mutated(generate_plan, lambda p: p["checks"].extend(gates)), schema) == []
+    for bad in ([0, 1, 2], [0], [0, "x"]):
+        wrong = copy.deepcopy(gates[-1])
+        wrong["drift"]["psi"]["range"] = bad
+        assert validate(mutated(generate_plan, lambda p: p["checks"].append(wrong)), schema) != [], bad

@@ -89,8 +89,17 @@ def _validate(value, schema, path):
     if isinstance(value, list):
         if "minItems" in schema and len(value) < schema["minItems"]:
             errors.append((_path(path), f"needs at least {schema['minItems']} items"))
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append((_path(path), f"has more than {schema['maxItems']} items"))
+        # A tuple: prefixItems by position, then `items` (false: none) for the rest.
+        prefix = schema.get("prefixItems", [])
+        for i, item in enumerate(value[: len(prefix)]):
+            errors.extend(_validate(item, prefix[i], path + (i,)))
         if "items" in schema:
-            for i, item in enumerate(value):
+            for i, item in enumerate(value[len(prefix):], start=len(prefix)):
+                if schema["items"] is False:
+                    errors.append((_path(path + (i,)), f"is one item too many (at most {len(prefix)})"))
+                    break
                 errors.extend(_validate(item, schema["items"], path + (i,)))
     if isinstance(value, dict):
         props = schema.get("properties", {})
