@@ -29,7 +29,11 @@ describe("customer-segmentation on generated data", () => {
     expect(typeof run.durationMs).toBe("number");
     expect(Object.keys(run.outputs).sort()).toEqual(["clean_transactions", "customer_features", "customer_segments", "segment_profiles"]);
     expect(run.outputs.customer_segments!.rows).toBe(GEN.customers);
-    expect(run.checks.map((c) => [c.name, c.passed])).toEqual([["silhouette", true], ["segmented_customers", true]]);
+    expect(run.checks.map((c) => [c.name, c.passed])).toEqual([
+      ["silhouette", true], ["segmented_customers", true], ["segments_of_featured_customers", true], ["monetary_reconciles", true],
+      ["segment_shares_stable", true], ["customers_stable", true], ["clean_transactions_key_unique", true], ["customer_features_key_unique", true],
+      ["customer_segments_key_unique", true], ["segment_profiles_key_unique", true],
+    ]);
   });
 
   it("finds the planted segments: adjusted Rand index >= 0.8, computed here from the outputs", async () => {
