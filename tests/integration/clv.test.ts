@@ -23,7 +23,9 @@ describe("clv", () => {
     // No model beats the planted mean by more than chance; GBT gets within 40% of it.
     expect(gbt.rmse).toBeGreaterThan(m.oracle.rmse * 0.95);
     expect(gbt.rmse).toBeLessThan(m.oracle.rmse * 1.4);
-    expect(r.json.checks.map((c: any) => [c.name, c.passed])).toEqual([["beats_naive_rmse", true], ["beats_naive_mae", true]]);
+    expect(r.json.checks.map((c: any) => [c.name, c.passed])).toEqual([
+      ["beats_naive_rmse", true], ["beats_naive_mae", true], ["clv_scores_key_unique", true], ["clv_metrics_key_unique", true],
+    ]);
     expect(r.json.metrics.coverage[0]).toMatchObject({ labelled_customers: GEN.customers, without_features: 0 });
 
     const manifest = await manifestOf(root(), runId);
