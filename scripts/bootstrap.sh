@@ -6,15 +6,20 @@
 #   - the TypeScript build (when a source file is newer than the build stamp)
 #   - a Python virtual environment with the pinned pyspark, under ~/.cache/sparkjobs
 #   - a check for Java 17
+#   - with --with-hadoop (npm test passes it): the Hadoop mini cluster of scripts/hadoop (HDFS and
+#     YARN 3.3.4 jars from Maven Central, checked against scripts/hadoop/jars.sha1; its launcher
+#     compiled with javac; a Python with numpy for its nodes), all under ~/.cache/sparkjobs
 #   - with --with-s3: the S3A jars from Maven Central (scripts/pins.txt, checked by sha1) and
 #     MinIO built with go install from the Go module proxy, all under ~/.cache/sparkjobs
 set -euo pipefail
 with_s3=0
+with_hadoop=0
 for arg in "$@"; do
   case "$arg" in
     --with-s3) with_s3=1 ;;
+    --with-hadoop) with_hadoop=1 ;;
     --no-run) ;; # kept for older callers: this script never runs a job
-    *) printf '[bootstrap] unknown option %s (known: --with-s3)\n' "$arg" >&2; exit 2 ;;
+    *) printf '[bootstrap] unknown option %s (known: --with-s3, --with-hadoop)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -61,6 +66,39 @@ if [ ! -x "$venv/bin/spark-submit" ] || [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 say "ready: Java $java_version, $("$venv/bin/python" -c 'import pyspark,sys; print("pyspark", pyspark.__version__, "python", sys.version.split()[0])')"
+
+# 5. The Hadoop mini cluster (HDFS + YARN on loopback) for the yarn target's tests and trials.
+if [ "$with_hadoop" = 1 ]; then
+  lib=$(node dist/submitter/src/env/where.js hadoop-lib)
+  if [ ! -f "$lib/.complete" ]; then
+    command -v mvn >/dev/null 2>&1 || die "Maven was not found; it resolves the Hadoop mini cluster's jars (apt-get install -y maven)"
+    say "resolving the Hadoop 3.3.4 mini cluster's jars with Maven (about 100 MB, the first time)"
+    rm -rf "$lib.part"
+    mvn -q -B -C -Dstyle.color=never -f scripts/hadoop/pom.xml -Dmaven.repo.local="${XDG_CACHE_HOME:-$HOME/.cache}/sparkjobs/m2" \
+      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib.part" >&2 || die "Maven could not resolve scripts/hadoop/pom.xml"
+    (cd "$lib.part" && sha1sum -c --quiet "$here/scripts/hadoop/jars.sha1" >&2) || die "the Hadoop jars do not match scripts/hadoop/jars.sha1"
+    extra=$(cd "$lib.part" && ls *.jar | grep -vxF -f <(awk '{print $2}' "$here/scripts/hadoop/jars.sha1") || true)
+    [ -z "$extra" ] || die "Maven resolved jars that scripts/hadoop/jars.sha1 does not list: $extra"
+    rm -rf "$lib" && mv "$lib.part" "$lib" && touch "$lib/.complete"
+  fi
+  classes=$(node dist/submitter/src/env/where.js hadoop-classes)
+  if [ ! -f "$classes/MiniHadoop.class" ]; then
+    command -v javac >/dev/null 2>&1 || die "javac was not found; install a Java 17 JDK (apt-get install -y openjdk-17-jdk-headless)"
+    say "compiling the mini cluster launcher"
+    rm -rf "$classes" && mkdir -p "$classes.part"
+    javac -nowarn -d "$classes.part" -cp "$lib/*" scripts/hadoop/MiniHadoop.java >&2 || die "javac scripts/hadoop/MiniHadoop.java failed"
+    mv "$classes.part" "$classes"
+  fi
+  cluster_python=$(node dist/submitter/src/env/where.js cluster-python)
+  if [ ! -f "$cluster_python/.complete" ]; then
+    say "creating the mini cluster's Python $cluster_python (scripts/hadoop/cluster-requirements.txt)"
+    rm -rf "$cluster_python"
+    "$python_bin" -m venv "$cluster_python" || die "could not create a virtual environment; install python3-venv"
+    "$cluster_python/bin/pip" install --quiet --disable-pip-version-check --cache-dir "${XDG_CACHE_HOME:-$HOME/.cache}/pip" -r scripts/hadoop/cluster-requirements.txt >&2
+    touch "$cluster_python/.complete"
+  fi
+  say "ready for Hadoop: $(ls "$lib" | grep -c '\.jar$') jars, launcher $(basename "$classes"), cluster Python $("$cluster_python/bin/python" -c 'import numpy,sys; print(sys.version.split()[0], "numpy", numpy.__version__)')"
+fi
 
 [ "$with_s3" = 1 ] || exit 0
 

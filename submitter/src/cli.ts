@@ -43,6 +43,10 @@ interface TargetFlags {
   logUri?: string;
   logWait?: string;
   region?: string;
+  deployMode?: string;
+  queue?: string;
+  principal?: string;
+  keytab?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -72,15 +76,19 @@ function withParams(cmd: Command): Command {
 
 function targetFlags(cmd: Command): Command {
   return cmd
-    .addOption(new Option("--target <name>", "where Spark runs").choices(["local", "standalone", "emr", "emr-serverless"]).env("SPARKJOBS_TARGET").default("local"))
+    .addOption(new Option("--target <name>", "where Spark runs").choices(["local", "standalone", "yarn", "emr", "emr-serverless"]).env("SPARKJOBS_TARGET").default("local"))
     .addOption(new Option("--master <url>", "Spark master: local[N] (local), spark://host:port (standalone)").env("SPARKJOBS_MASTER"))
     .addOption(new Option("-c, --conf <key=value>", "Spark setting for this target (repeatable); the job's own sparkConf wins").argParser(collect).default([] as string[], "none"))
+    .addOption(new Option("--deploy-mode <mode>", "yarn: cluster (the driver on the cluster) or client (the driver here)").choices(["cluster", "client"]).env("SPARKJOBS_DEPLOY_MODE"))
+    .addOption(new Option("--queue <name>", "yarn: the scheduler queue").env("SPARKJOBS_YARN_QUEUE"))
+    .addOption(new Option("--principal <name>", "yarn: Kerberos principal (with --keytab)").env("SPARKJOBS_PRINCIPAL"))
+    .addOption(new Option("--keytab <file>", "yarn: keytab of --principal").env("SPARKJOBS_KEYTAB"))
     .addOption(new Option("--cluster-id <id>", "emr: the cluster to add the step to (j-...)").env("SPARKJOBS_EMR_CLUSTER_ID"))
     .addOption(new Option("--transient-cluster <file>", "emr: start a cluster for this run from a YAML definition; it ends with the run"))
     .addOption(new Option("--application-id <id>", "emr-serverless: the application").env("SPARKJOBS_EMR_SERVERLESS_APPLICATION_ID"))
     .addOption(new Option("--execution-role-arn <arn>", "emr (runtime role) and emr-serverless (job role)").env("SPARKJOBS_EXECUTION_ROLE_ARN"))
     .addOption(new Option("--log-uri <uri>", "emr-serverless: s3:// prefix for driver logs").env("SPARKJOBS_LOG_URI"))
-    .addOption(new Option("--log-wait <seconds>", "emr, emr-serverless: how long to wait for logs to reach S3 after a failure").env("SPARKJOBS_LOG_WAIT"))
+    .addOption(new Option("--log-wait <seconds>", "yarn, emr, emr-serverless: how long to wait for logs after a failure").env("SPARKJOBS_LOG_WAIT"))
     .addOption(new Option("--region <region>", "AWS region of every AWS call and of Spark's S3A settings (default: AWS_REGION)"));
 }
 
@@ -91,7 +99,12 @@ async function storageFor() {
   const { S3Storage, s3ClientFromEnv } = await import("./stage/s3.js");
   const { awsClientConfig } = await import("./aws/config.js");
   const endpoint = awsClientConfig("S3").endpoint;
-  storage = new RoutedStorage(new LocalStorage(), () => new S3Storage(s3ClientFromEnv(), endpoint ? { endpoint } : {}));
+  const { WebHdfsStorage } = await import("./stage/webhdfs.js");
+  storage = new RoutedStorage(
+    new LocalStorage(),
+    () => new S3Storage(s3ClientFromEnv(), endpoint ? { endpoint } : {}),
+    () => new WebHdfsStorage(),
+  );
   return storage;
 }
 
@@ -116,6 +129,10 @@ async function backendFrom(opts: TargetFlags & { root: string }) {
       ...(opts.logUri ? { logUri: opts.logUri } : {}),
       ...(logWaitSeconds !== undefined ? { logWaitSeconds } : {}),
       ...(opts.region ? { region: opts.region } : {}),
+      ...(opts.deployMode ? { deployMode: opts.deployMode } : {}),
+      ...(opts.queue ? { queue: opts.queue } : {}),
+      ...(opts.principal ? { principal: opts.principal } : {}),
+      ...(opts.keytab ? { keytab: opts.keytab } : {}),
       onLog: (line) => process.stderr.write(`${line}\n`),
       log,
     },
@@ -446,7 +463,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const { UnsupportedSchemeError } = await import("./stage/storage.js");
     if (e instanceof UnsupportedSchemeError) {
-      e = new SparkjobsError("usage", e.message, { fix: "give a local path, file:///absolute/path or s3://bucket/key; other stores (gs://, hdfs://, abfs://) are not read by sparkjobs itself" });
+      e = new SparkjobsError("usage", e.message, { fix: "give a local path, file:///absolute/path, s3://bucket/key or hdfs://namenode:port/path; other stores (gs://, abfs://) are not read by sparkjobs itself" });
     }
     const error = e instanceof SparkjobsError ? e : new SparkjobsError("internal", `unexpected error: ${(e as Error)?.stack ?? String(e)}`, { fix: "this is a bug in sparkjobs; please report it with the command you ran" });
     process.stderr.write(`${formatError(error)}\n`);

@@ -67,7 +67,9 @@ describe("a run killed halfway", () => {
       const sort = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r, (_, v) => (typeof v === "bigint" ? v.toString() : v))).sort();
       const [x, y] = [sort(await readOutput(a.outputs[output])), sort(await readOutput(b.outputs[output]))];
       expect(x.length, output).toBeGreaterThan(0);
-      expect(x, output).toEqual(y);
+      // On a difference, the first differing rows of both runs, so a failure says which column moved.
+      const at = x.findIndex((row, i) => row !== y[i]);
+      expect(x, `${output}: ${x.length} vs ${y.length} rows; first difference:\n  ${x[at]}\n  ${y[at]}`).toEqual(y);
     }
   });
 

@@ -53,6 +53,9 @@ describe("roots", () => {
     ["s3://bucket", "s3://bucket"],
     ["s3://my.bucket-1/runs/", "s3://my.bucket-1/runs"],
     ["s3a://bucket/a/b", "s3a://bucket/a/b"],
+    ["hdfs://namenode:8020/x/", "hdfs://namenode:8020/x"],
+    ["hdfs:///sparkjobs", "hdfs:///sparkjobs"],
+    ["hdfs://nameservice1/data/runs", "hdfs://nameservice1/data/runs"],
   ])("%s is the root %s", (given, root) => {
     expect(resolveRoot(given)).toBe(root);
   });
@@ -73,7 +76,11 @@ describe("roots", () => {
     ["s3://192.168.1.1/x", "is an IP address"],
     ["s3://bucket/a/../b", "has a . or .. in its prefix"],
     ["gs://bucket/x", "gs:// is not a storage sparkjobs can use"],
-    ["hdfs://namenode:8020/x", "hdfs:// is not a storage sparkjobs can use"],
+    ["abfs://c@account.dfs.core.windows.net/x", "abfs:// is not a storage sparkjobs can use"],
+    ["hdfs://namenode:8020", "names no folder"],
+    ["hdfs:///", "names no folder"],
+    ["hdfs://name node/x", "is not a NameNode host[:port] or nameservice"],
+    ["hdfs:///a/../b", "has a . or .. in its path"],
     ["file://relative/x", "is not a file URL"],
     ["", "is empty"],
   ])("%j is refused: %s", (given, why) => {

@@ -9,7 +9,7 @@ import time
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier, LogisticRegression
 from pyspark.ml.feature import Imputer, OneHotEncoder, SQLTransformer, StringIndexer, VectorAssembler
-from pyspark.ml.functions import vector_to_array
+from .vectors import vector_to_array
 from pyspark.ml.stat import Summarizer
 from pyspark.sql import functions as F
 

@@ -7,8 +7,8 @@ import time
 
 from pyspark.ml.clustering import KMeans
 from pyspark.ml.evaluation import ClusteringEvaluator
-from pyspark.ml.feature import StandardScaler, VectorAssembler
-from pyspark.ml.functions import vector_to_array
+from pyspark.ml.feature import VectorAssembler
+from .vectors import vector_to_array
 from pyspark.sql import functions as F
 
 from .errors import INVALID_INPUT, RunnerError
@@ -22,6 +22,21 @@ ROWS_PER_PARTITION = 200_000
 
 def partitions_for(rows):
     return max(1, min(400, -(-rows // ROWS_PER_PARTITION)))
+
+
+def standardised(df, columns):
+    """Each column minus its mean, over its sample standard deviation (0 where that is 0), as
+    StandardScaler(withMean, withStd) does, but from one SQL aggregate: ML's summarizer merges the
+    partitions' partial sums in the order their tasks finish, so the same data could be scaled
+    (and the distances written) differently in the last digits from one run to the next."""
+    stats = df.agg(*[F.avg(c).alias(f"m{i}") for i, c in enumerate(columns)],
+                   *[F.stddev_samp(c).alias(f"s{i}") for i, c in enumerate(columns)]).first()
+    out = []
+    for i, c in enumerate(columns):
+        mean, std = stats[f"m{i}"], stats[f"s{i}"]
+        scaled = (F.col(c) - F.lit(mean)) / F.lit(std) if std else F.lit(0.0)
+        out.append(scaled.cast("double").alias(c))
+    return out
 
 
 def _prepare(df, config, rows):
@@ -43,13 +58,10 @@ def _prepare(df, config, rows):
             where="features",
             fix="cluster on other features, or filter or impute these rows in the SQL stage that builds the features",
         )
-    assembler = VectorAssembler(inputCols=[f"__f_{n}" for n in config["features"]], outputCol="__raw")
-    vectors = assembler.transform(prepared)
+    columns = [f"__f_{n}" for n in config["features"]]
     if config["standardize"]:
-        scaler = StandardScaler(inputCol="__raw", outputCol="features", withMean=True, withStd=True)
-        vectors = scaler.fit(vectors).transform(vectors)
-    else:
-        vectors = vectors.withColumnRenamed("__raw", "features")
+        prepared = prepared.select(id_col, *standardised(prepared, columns))
+    vectors = VectorAssembler(inputCols=columns, outputCol="features").transform(prepared)
     return (
         vectors.select(id_col, "features")
         .repartition(partitions_for(rows), id_col)

@@ -2,7 +2,7 @@
 of variance each explains, and every customer's projection on the first components (for the report)."""
 from pyspark.ml import Pipeline
 from pyspark.ml.feature import PCA, SQLTransformer, StandardScaler, VectorAssembler
-from pyspark.ml.functions import vector_to_array
+from .vectors import vector_to_array
 from pyspark.sql import functions as F
 
 from .errors import INVALID_INPUT, RunnerError

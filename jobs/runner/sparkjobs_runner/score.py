@@ -1,6 +1,6 @@
 """Score stage: loads a saved pipeline model (a `models:` entry of the plan) and scores rows without retraining."""
 from pyspark.ml import PipelineModel
-from pyspark.ml.functions import vector_to_array
+from .vectors import vector_to_array
 from pyspark.sql import functions as F
 
 from .classifier import with_source_features

@@ -9,7 +9,7 @@ model that pays for customers who would buy anyway shows it.
 import time
 
 from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.functions import vector_to_array
+from .vectors import vector_to_array
 from pyspark.sql import functions as F
 
 from .classifier import ESTIMATORS, LABEL, labelled_rows, preparation, with_source_features, without_empty_features

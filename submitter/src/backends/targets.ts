@@ -13,7 +13,7 @@ import { SparkjobsError } from "../errors.js";
 import { isRemote, type Storage } from "../stage/storage.js";
 import type { Backend } from "./types.js";
 
-export const TARGETS = ["local", "standalone", "emr", "emr-serverless"] as const;
+export const TARGETS = ["local", "standalone", "yarn", "emr", "emr-serverless"] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export interface TargetOptions {
@@ -30,6 +30,11 @@ export interface TargetOptions {
   logUri?: string;
   logWaitSeconds?: number;
   region?: string;
+  /** yarn: cluster (the driver in the application master's container) or client (the driver here). */
+  deployMode?: string;
+  queue?: string;
+  principal?: string;
+  keytab?: string;
   onLog?: (line: string) => void;
   log?: (message: string) => void;
 }
@@ -83,6 +88,49 @@ export async function backendFor(o: TargetOptions, storage: Storage): Promise<Ba
         conf: o.conf,
         executorS3aJars: o.target === "standalone",
         ...(o.onLog ? { onLog: o.onLog } : {}),
+      });
+    }
+    case "yarn": {
+      const { hadoopConfDir, readHadoopConf, resourceManagerUrl } = await import("../stage/hadoop-conf.js");
+      const confDir = hadoopConfDir();
+      if (!confDir) {
+        throw new SparkjobsError("usage", "the yarn target needs HADOOP_CONF_DIR (or YARN_CONF_DIR): the folder with the cluster's core-site.xml and yarn-site.xml", {
+          fix: "export HADOOP_CONF_DIR=/etc/hadoop/conf (on a cluster's edge node), or copy those files from the cluster; `npm run hadoop` starts a cluster on this machine and prints its folder",
+        });
+      }
+      const hadoopConf = readHadoopConf();
+      if (!isRemote(o.root)) {
+        throw new SparkjobsError("usage", `the yarn target needs an hdfs:// or s3:// --root, not ${o.root}`, {
+          fix: "pass --root hdfs:///sparkjobs (or SPARKJOBS_ROOT): the cluster's nodes read the plan and write the outputs there",
+        });
+      }
+      const resourceManager = resourceManagerUrl(hadoopConf);
+      if (!resourceManager) {
+        throw new SparkjobsError("usage", `${confDir}/yarn-site.xml gives no ResourceManager address`, { fix: "set yarn.resourcemanager.webapp.address (or yarn.resourcemanager.hostname) there, or SPARKJOBS_YARN_RM_URL=http://host:8088" });
+      }
+      const deployMode = o.deployMode ?? "cluster";
+      if (deployMode !== "cluster" && deployMode !== "client") {
+        throw new SparkjobsError("usage", `--deploy-mode ${deployMode} is not a deploy mode`, { fix: "use cluster (the driver runs on the cluster, the default) or client (the driver runs here)" });
+      }
+      if ((o.principal === undefined) !== (o.keytab === undefined)) {
+        throw new SparkjobsError("usage", "--principal and --keytab go together", { fix: "give both (Kerberos), or neither" });
+      }
+      if (o.keytab && !existsSync(o.keytab)) throw new SparkjobsError("usage", `--keytab ${o.keytab} does not exist`, { fix: "give the path of the principal's keytab file" });
+      const { YarnBackend } = await import("./yarn.js");
+      return new YarnBackend({
+        resourceManager,
+        hadoopConfDir: confDir,
+        hadoopConf,
+        storage,
+        root: o.root,
+        deployMode,
+        ...(o.queue ? { queue: o.queue } : {}),
+        ...(o.principal ? { principal: o.principal } : {}),
+        ...(o.keytab ? { keytab: o.keytab } : {}),
+        ...(logWaitMs !== undefined ? { logWaitMs } : {}),
+        ...(o.log ? { log: o.log } : {}),
+        ...(o.onLog ? { onLog: o.onLog } : {}),
+        conf: o.conf,
       });
     }
     case "emr": {

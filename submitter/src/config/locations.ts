@@ -40,12 +40,13 @@ export function bucketProblem(bucket: string): string | undefined {
   return undefined;
 }
 
-const SCHEMES = "a local folder, file:///absolute/path, or s3://bucket/prefix (s3a:// and s3n:// name the same)";
+const SCHEMES = "a local folder, file:///absolute/path, s3://bucket/prefix (s3a:// and s3n:// name the same), or hdfs://namenode:port/path (hdfs:///path on the default file system)";
 
 /**
  * The storage root as sparkjobs uses it: an absolute local path, or s3://bucket[/prefix] without a
  * trailing slash. Anything else is an error naming the flag: another scheme (gs://, hdfs://), an
- * S3 URI without a bucket or with one S3 would refuse, or an s3: that is not s3://.
+ * S3 URI without a bucket or with one S3 would refuse, or an s3: that is not s3://. hdfs:// roots
+ * keep their NameNode (or none: hdfs:///path is on the cluster's default file system).
  */
 export function resolveRoot(root: string, flag = "--root"): string {
   const shown = `${flag} ${JSON.stringify(root)}`;
@@ -76,6 +77,20 @@ export function resolveRoot(root: string, flag = "--root"): string {
       throw new SparkjobsError("usage", `${shown} has a . or .. in its prefix`, { fix: "write the prefix without . and .. (s3://bucket/a/b)" });
     }
     return `${root.slice(0, root.indexOf("://") + 3)}${bucket}${prefix}`;
+  }
+  if (scheme === "hdfs") {
+    const m = /^hdfs:\/\/([^/]*)(\/.*)?$/i.exec(root);
+    if (!m) throw new SparkjobsError("usage", `${shown} is not an HDFS URI`, { fix: "write hdfs://namenode:port/path, or hdfs:///path on the default file system" });
+    const authority = m[1]!;
+    if (authority && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(authority)) {
+      throw new SparkjobsError("usage", `${shown}: ${JSON.stringify(authority)} is not a NameNode host[:port] or nameservice`, { fix: "write hdfs://namenode:8020/path, or hdfs:///path on the default file system" });
+    }
+    const path = (m[2] ?? "").replace(/\/+$/, "");
+    if (path === "") throw new SparkjobsError("usage", `${shown} names no folder`, { fix: "write hdfs:///sparkjobs (a folder, not the file system's root)" });
+    if (path.split("/").some((part) => part === "." || part === "..")) {
+      throw new SparkjobsError("usage", `${shown} has a . or .. in its path`, { fix: "write the path without . and .. (hdfs:///a/b)" });
+    }
+    return `hdfs://${authority}${path}`;
   }
   throw new SparkjobsError("usage", `${shown}: ${scheme}:// is not a storage sparkjobs can use`, { fix: `give ${SCHEMES}` });
 }

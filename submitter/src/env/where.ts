@@ -77,6 +77,30 @@ export function minioPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheDir(env), "go", `minio-${version}`, "bin", "minio");
 }
 
+function hashOf(...files: string[]): string {
+  const hash = createHash("sha256");
+  for (const file of files) hash.update(readFileSync(join(packageRoot, file)));
+  return hash.digest("hex").slice(0, 12);
+}
+
+/**
+ * The Hadoop mini cluster of scripts/hadoop: its jars (keyed by the pom and the checksum list) and
+ * its launcher's classes (keyed by the source), built by `bootstrap.sh --with-hadoop`.
+ */
+export function hadoopDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), "hadoop");
+}
+export function hadoopLib(env: NodeJS.ProcessEnv = process.env): string {
+  return join(hadoopDir(env), `lib-${hashOf("scripts/hadoop/pom.xml", "scripts/hadoop/jars.sha1")}`);
+}
+export function hadoopClasses(env: NodeJS.ProcessEnv = process.env): string {
+  return join(hadoopDir(env), `classes-${hashOf("scripts/hadoop/MiniHadoop.java")}`);
+}
+/** The Python of the mini cluster's nodes: numpy only, as a cluster's own Python (never the submitter's venv). */
+export function clusterPython(env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), "cluster-python", `py-${hashOf("scripts/hadoop/cluster-requirements.txt")}`);
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const what = process.argv[2];
   const answers: Record<string, () => string> = {
@@ -86,6 +110,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     root: () => packageRoot,
     "s3a-jars": () => s3aJars().join("\n"),
     minio: () => minioPath(),
+    "hadoop-lib": () => hadoopLib(),
+    "hadoop-classes": () => hadoopClasses(),
+    "cluster-python": () => clusterPython(),
   };
   const answer = what ? answers[what] : undefined;
   if (!answer) {

@@ -1,7 +1,7 @@
 /**
  * Storage behind one small interface, so staging, input checks and result reading do not care
  * where a run lives. LocalStorage covers plain paths and file:// URIs, S3Storage (s3.ts) covers
- * s3://, s3a:// and s3n://, and RoutedStorage picks one by the URI's scheme.
+ * s3://, s3a:// and s3n://, WebHdfsStorage (webhdfs.ts) covers hdfs://, and RoutedStorage picks one by the URI's scheme.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -178,12 +178,15 @@ export function isS3(uri: string): boolean {
 /** Dispatches each call by the URI's scheme; the S3 side is built only when an s3 URI is used. */
 export class RoutedStorage implements Storage {
   private s3?: Storage;
+  private hdfs?: Storage;
   constructor(
     private readonly local: Storage,
     private readonly makeS3: () => Storage,
+    private readonly makeHdfs?: () => Storage,
   ) {}
   private pick(uri: string): Storage {
     if (isS3(uri)) return (this.s3 ??= this.makeS3());
+    if (this.makeHdfs && /^hdfs:\/\//i.test(uri)) return (this.hdfs ??= this.makeHdfs());
     if (isRemote(uri)) throw new UnsupportedSchemeError(uri);
     return this.local;
   }
@@ -218,6 +221,6 @@ export class RoutedStorage implements Storage {
 
 export class UnsupportedSchemeError extends Error {
   constructor(readonly uri: string) {
-    super(`${uri}: only local paths, file:// and s3:// (s3a://, s3n://) URIs are supported`);
+    super(`${uri}: only local paths, file://, s3:// (s3a://, s3n://) and hdfs:// URIs are supported`);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { crc32, deflateRawSync } from "node:zlib";
 
-export function zip(files: { path: string; data: Buffer }[]): Buffer {
+export function zip(files: { path: string; data: Buffer }[], options: { store?: boolean } = {}): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
@@ -14,13 +14,14 @@ export function zip(files: { path: string; data: Buffer }[]): Buffer {
   const dosDate = (0 << 9) | (1 << 5) | 1;
   for (const file of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
     const name = Buffer.from(file.path, "utf8");
-    const compressed = deflateRawSync(file.data, { level: 9 });
+    // Stored (method 0) for archives of already-compressed files (jars), deflated (method 8) otherwise.
+    const compressed = options.store ? file.data : deflateRawSync(file.data, { level: 9 });
     const crc = crc32(file.data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(0x0800, 6);
-    local.writeUInt16LE(8, 8);
+    local.writeUInt16LE(options.store ? 0 : 8, 8);
     local.writeUInt16LE(dosTime, 10);
     local.writeUInt16LE(dosDate, 12);
     local.writeUInt32LE(crc, 14);
@@ -33,7 +34,7 @@ export function zip(files: { path: string; data: Buffer }[]): Buffer {
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(8, 10);
+    central.writeUInt16LE(options.store ? 0 : 8, 10);
     central.writeUInt16LE(dosTime, 12);
     central.writeUInt16LE(dosDate, 14);
     central.writeUInt32LE(crc, 16);
