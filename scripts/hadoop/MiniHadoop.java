@@ -28,7 +28,8 @@ import org.apache.hadoop.yarn.server.resourcemanager.ResourceManager;
  *
  * Writes the client configuration (core-site.xml, hdfs-site.xml, yarn-site.xml) to <dir>/conf
  * and, once every service is up and every NodeManager has registered, <dir>/cluster.json with
- * the addresses and the NodeManagers' process ids. SIGTERM stops everything.
+ * the addresses and the NodeManagers' process ids. A NodeManager that dies is replaced by a new
+ * one (new ports, cluster.json rewritten). SIGTERM stops everything.
  */
 public final class MiniHadoop {
   public static void main(String[] args) {
@@ -56,7 +57,7 @@ public final class MiniHadoop {
 
   private static void cluster(String[] args) throws Exception {
     File dir = new File(args[1]).getAbsoluteFile();
-    int nodeManagers = 2, dataNodes = 2, nmMemory = 3584, nmVcores = 4;
+    int nodeManagers = 2, dataNodes = 2, nmMemory = 4096, nmVcores = 4;
     for (int i = 2; i + 1 < args.length; i += 2) {
       int value = Integer.parseInt(args[i + 1]);
       switch (args[i]) {
@@ -143,20 +144,7 @@ public final class MiniHadoop {
     }));
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
-    for (int i = 0; i < nodeManagers; i++) {
-      List<String> cmd = new ArrayList<>();
-      cmd.add(java);
-      for (String a : jvmArgs) if (a.startsWith("--add-opens") || a.startsWith("-Dlog4j")) cmd.add(a);
-      cmd.add("-Xmx384m");
-      cmd.add("-cp");
-      cmd.add(System.getProperty("java.class.path"));
-      cmd.add("MiniHadoop");
-      cmd.add("nodemanager");
-      cmd.add(dir.getPath());
-      cmd.add(String.valueOf(i));
-      File log = new File(dir, "nodemanager-" + i + ".log");
-      nms.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start());
-    }
+    for (int i = 0; i < nodeManagers; i++) nms.add(startNodeManager(java, jvmArgs, dir, i));
     // Ready when every NodeManager has registered with the ResourceManager.
     long deadline = System.currentTimeMillis() + 180_000;
     while (rm.getRMContext().getRMNodes().size() < nodeManagers) {
@@ -166,24 +154,55 @@ public final class MiniHadoop {
       if (System.currentTimeMillis() > deadline) throw new IllegalStateException("the NodeManagers did not register within 180 s");
       Thread.sleep(200);
     }
-    List<String> nodes = new ArrayList<>();
-    for (int i = 0; i < nms.size(); i++) {
-      String nodeId = new String(Files.readAllBytes(new File(dir, "nodemanager-" + i + ".id").toPath())).trim();
-      nodes.add("{\"pid\": " + nms.get(i).pid() + ", \"nodeId\": \"" + nodeId + "\"}");
-    }
-    String json = "{\n"
+    String head = "{\n"
         + "  \"pid\": " + ProcessHandle.current().pid() + ",\n"
         + "  \"conf\": \"" + conf.getPath() + "\",\n"
         + "  \"defaultFS\": \"" + defaultFs + "\",\n"
         + "  \"webhdfs\": \"http://127.0.0.1:" + nnHttp + "\",\n"
-        + "  \"resourceManager\": \"http://" + yarnSite.get(YarnConfiguration.RM_WEBAPP_ADDRESS) + "\",\n"
-        + "  \"nodeManagers\": " + nodes + "\n"
-        + "}\n";
+        + "  \"resourceManager\": \"http://" + yarnSite.get(YarnConfiguration.RM_WEBAPP_ADDRESS) + "\",\n";
+    writeClusterJson(dir, head, nms);
+    System.out.println("mini hadoop ready: " + dir);
+    // A NodeManager that dies (a test kills one like a lost node) is replaced by a new one a few
+    // seconds later, on new ports, as a cluster replaces a lost machine; cluster.json follows.
+    while (true) {
+      Thread.sleep(1000);
+      for (int i = 0; i < nms.size(); i++) {
+        if (nms.get(i).isAlive()) continue;
+        Thread.sleep(3000);
+        new File(dir, "nodemanager-" + i + ".id").delete();
+        nms.set(i, startNodeManager(java, jvmArgs, dir, i));
+        long until = System.currentTimeMillis() + 120_000;
+        while (!new File(dir, "nodemanager-" + i + ".id").exists() && nms.get(i).isAlive() && System.currentTimeMillis() < until) Thread.sleep(200);
+        writeClusterJson(dir, head, nms);
+      }
+    }
+  }
+
+  private static Process startNodeManager(String java, List<String> jvmArgs, File dir, int i) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(java);
+    for (String a : jvmArgs) if (a.startsWith("--add-opens") || a.startsWith("-Dlog4j")) cmd.add(a);
+    cmd.add("-Xmx384m");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add("MiniHadoop");
+    cmd.add("nodemanager");
+    cmd.add(dir.getPath());
+    cmd.add(String.valueOf(i));
+    File log = new File(dir, "nodemanager-" + i + ".log");
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log)).start();
+  }
+
+  private static void writeClusterJson(File dir, String head, List<Process> nms) throws IOException {
+    List<String> nodes = new ArrayList<>();
+    for (int i = 0; i < nms.size(); i++) {
+      File id = new File(dir, "nodemanager-" + i + ".id");
+      String nodeId = id.exists() ? new String(Files.readAllBytes(id.toPath())).trim() : "";
+      nodes.add("{\"pid\": " + nms.get(i).pid() + ", \"nodeId\": \"" + nodeId + "\"}");
+    }
     File tmp = new File(dir, "cluster.json.tmp");
-    Files.writeString(tmp.toPath(), json);
+    Files.writeString(tmp.toPath(), head + "  \"nodeManagers\": " + nodes + "\n}\n");
     Files.move(tmp.toPath(), new File(dir, "cluster.json").toPath(), StandardCopyOption.ATOMIC_MOVE);
-    System.out.println("mini hadoop ready: " + json.replace("\n", " "));
-    Thread.currentThread().join();
   }
 
   private static void nodeManager(File dir, int i) throws Exception {

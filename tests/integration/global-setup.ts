@@ -1,11 +1,13 @@
 /**
- * Integration tests need the built CLI, the pinned Spark and the S3 server (MinIO). When any is
- * missing they fail here, loudly, and never skip: a green run always means Spark and S3 ran.
- * One MinIO serves the whole run, on a free loopback port with its own data folder.
+ * Integration tests need the built CLI, the pinned Spark, the S3 server (MinIO) and the Hadoop
+ * mini cluster (HDFS + YARN). When any is missing they fail here, loudly, and never skip: a green
+ * run always means Spark, S3, HDFS and YARN ran. One MinIO and one Hadoop cluster serve the whole
+ * run, on free loopback ports with their own data folders.
  */
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startMinio } from "../servers/minio.js";
+import { startHadoop, type HadoopCluster } from "../servers/hadoop.js";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,11 +33,20 @@ export default async function setup(project: TestProject) {
     await s3.stop();
     throw e;
   }
+  let hadoop: HadoopCluster;
+  try {
+    hadoop = startHadoop(join(root, "hadoop"));
+  } catch (e) {
+    await s3.stop();
+    throw e;
+  }
+  project.provide("hadoop", hadoop.info);
   project.provide("root", root);
   project.provide("venv", venv);
   project.provide("s3Env", s3.env);
   project.provide("s3Bucket", TEST_BUCKET);
   return async () => {
+    hadoop.stop();
     await s3.stop();
     if (!process.env.SPARKJOBS_KEEP_TEST_DATA) rmSync(root, { recursive: true, force: true });
   };
@@ -48,5 +59,7 @@ declare module "vitest" {
     /** Environment that points the CLI and the SDK at the S3 server (endpoint, credentials, region). */
     s3Env: Record<string, string>;
     s3Bucket: string;
+    /** The Hadoop mini cluster: its client configuration folder, its REST addresses and NodeManagers. */
+    hadoop: import("../servers/hadoop.js").HadoopInfo;
   }
 }

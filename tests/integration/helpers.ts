@@ -2,10 +2,12 @@
  * Running the real CLI as a user would, and reading what it wrote.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { readSmallTable } from "../../submitter/src/results/parquet.js";
 import { LocalStorage, RoutedStorage, type Storage } from "../../submitter/src/stage/storage.js";
+import { WebHdfsStorage } from "../../submitter/src/stage/webhdfs.js";
 import { S3Storage, s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 
 export const repo = join(import.meta.dirname, "..", "..");
@@ -178,9 +180,23 @@ export function ensureOnlineRetail(): { result: CliResult; json: any } {
   return ensureRun(ONLINE_RETAIL);
 }
 
-/** Storage for local paths, and for s3:// on the S3 server whose environment is given. */
+/** Storage for local paths, for s3:// on the S3 server whose environment is given, and for hdfs:// on the mini cluster. */
 export function storageFor(s3Env: Record<string, string> = {}): Storage {
-  return new RoutedStorage(new LocalStorage(), () => new S3Storage(s3ClientFromEnv({ ...process.env, ...s3Env })));
+  return new RoutedStorage(
+    new LocalStorage(),
+    () => new S3Storage(s3ClientFromEnv({ ...process.env, ...s3Env })),
+    () => new WebHdfsStorage({ env: { ...process.env, ...hadoopEnv() } }),
+  );
+}
+
+/** The mini cluster's NodeManagers now (one that was killed has been replaced by another, on new ports). */
+export function currentNodeManagers(): { pid: number; nodeId: string }[] {
+  return JSON.parse(readFileSync(join(inject("hadoop").dir, "cluster.json"), "utf8")).nodeManagers;
+}
+
+/** The environment that points the CLI at the Hadoop mini cluster (HADOOP_CONF_DIR). */
+export function hadoopEnv(): Record<string, string> {
+  return { HADOOP_CONF_DIR: inject("hadoop").conf };
 }
 
 /** Every row of every Parquet file of an output folder listed in a manifest entry. */

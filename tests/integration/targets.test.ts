@@ -1,9 +1,10 @@
 /**
- * One job definition, unchanged, on four targets, with its data in S3 (the loopback MinIO):
- * local Spark, a real standalone cluster (master + two workers on loopback), EMR steps and EMR
+ * One job definition, unchanged, on five targets: with its data in S3 (the loopback MinIO), local
+ * Spark, a real standalone cluster (master + two workers on loopback), EMR steps and EMR
  * Serverless (loopback servers speaking their wire protocols, driven by the real SDK clients, that
- * execute the submitted spark-submit arguments with the local Spark). The four runs must assign
- * every customer to the same segment.
+ * execute the submitted spark-submit arguments with the local Spark); with its data in HDFS, YARN
+ * in cluster deploy mode on the Hadoop mini cluster. The five runs must assign every customer to
+ * the same segment.
  */
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -14,7 +15,7 @@ import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
 import { startStandaloneCluster, type StandaloneCluster } from "../servers/spark-standalone.js";
-import { cliAsync, readOutput, storageFor } from "./helpers.js";
+import { cliAsync, currentNodeManagers, hadoopEnv, readOutput, storageFor } from "./helpers.js";
 
 const s3Env = () => inject("s3Env");
 const bucket = () => inject("s3Bucket");
@@ -31,7 +32,7 @@ interface RunJson {
   metrics: Record<string, any>;
 }
 
-describe("the segmentation job on four targets, data in S3", () => {
+describe("the segmentation job on five targets, data in S3 and HDFS", () => {
   let emr: EmrServer;
   let serverless: EmrServerlessServer;
   const runs = new Map<string, RunJson>();
@@ -157,8 +158,33 @@ describe("the segmentation job on four targets, data in S3", () => {
     expect(serverless.application(app.id)!.runs.map((r) => [r.clientToken, r.state])).toEqual([["seg-serverless", "SUCCESS"]]);
   });
 
+  it("yarn: the driver in a container of the mini cluster (cluster deploy mode), data and outputs in HDFS", async () => {
+    const hadoop = inject("hadoop");
+    const hdfsRoot = `${hadoop.defaultFS}/targets`;
+    // The same generated data (same seed), written to HDFS by the local Spark (hdfs:// natively).
+    const g = await cliAsync(["run", "generate", "--param", "customers=800", "--param", "seed=11", "--run-id", GEN_ID, "--json"], { root: hdfsRoot, env: hadoopEnv() });
+    expect(g.code, g.stderr.slice(-4000)).toBe(0);
+    const { json } = await runOn("yarn", "seg-yarn", ["--root", hdfsRoot], hadoopEnv());
+    expect(json.outputs.customer_segments!.uri).toBe(`${hdfsRoot}/runs/seg-yarn/customer_segments`);
+    // The ResourceManager's own record of the application: it ran and succeeded on the cluster.
+    const rm = hadoop.resourceManager;
+    const apps = (await (await fetch(`${rm}/ws/v1/cluster/apps?applicationTags=sparkjobs-run-seg-yarn`)).json()) as { apps: { app: any[] } };
+    expect(apps.apps.app.map((a) => [a.name, a.state, a.finalStatus])).toEqual([["sparkjobs-customer-segmentation-seg-yarn", "FINISHED", "SUCCEEDED"]]);
+    const app = apps.apps.app[0]!;
+    // Containers ran on both NodeManagers: each node that ran one aggregated its logs for the application.
+    const storage = storageFor();
+    let nodes: string[] = [];
+    for (let i = 0; i < 60 && nodes.length < 2; i++) {
+      nodes = (await storage.list(`${hadoop.defaultFS}/tmp/logs/${app.user}/bucket-logs-tfile/${app.id.split("_")[2]!.slice(-4)}/${app.id}`)).filter((n) => !n.endsWith(".tmp"));
+      if (nodes.length < 2) await new Promise((r) => setTimeout(r, 1000));
+    }
+    console.log(`yarn: ${app.id} ${app.state}/${app.finalStatus} in ${app.elapsedTime} ms, containers' logs from ${nodes.join(", ")}`);
+    expect(nodes.sort()).toEqual(currentNodeManagers().map((n) => n.nodeId.replace(":", "_")).sort());
+  });
+
   it("runs after the first upload no code: only their plan is staged", async () => {
     for (const [target, run] of runs) {
+      if (target === "yarn") continue; // another root (HDFS): its first run there staged the code
       expect(run.uploaded, target).toHaveLength(1);
       expect(run.uploaded[0], target).toMatch(/\/stage\/plans\/[0-9a-f]{64}\.json$/);
     }
@@ -172,7 +198,7 @@ describe("the segmentation job on four targets, data in S3", () => {
     expect(head.LastModified!.getTime()).toBeLessThan(Date.parse((await manifestOf(local)).startedAt));
   });
 
-  it("the four runs give every customer the same segment", async () => {
+  it("the five runs give every customer the same segment", async () => {
     const storage = storageFor(s3Env());
     const byTarget = new Map<string, Map<string, string>>();
     for (const [target, run] of runs) {
@@ -180,7 +206,7 @@ describe("the segmentation job on four targets, data in S3", () => {
       const rows = await readOutput(manifest.outputs.customer_segments, storage);
       byTarget.set(target, new Map(rows.map((r) => [r.customer_id as string, `${r.cluster}:${r.segment}`])));
     }
-    expect([...byTarget.keys()].sort()).toEqual(["emr", "emr-serverless", "local", "standalone"]);
+    expect([...byTarget.keys()].sort()).toEqual(["emr", "emr-serverless", "local", "standalone", "yarn"]);
     const local = byTarget.get("local")!;
     expect(local.size).toBe(800);
     for (const [target, assignments] of byTarget) {
@@ -193,7 +219,7 @@ describe("the segmentation job on four targets, data in S3", () => {
 });
 
 async function manifestOf(run: RunJson): Promise<any> {
-  const storage = storageFor(inject("s3Env"));
+  const storage = storageFor(inject("s3Env")); // s3:// and hdfs://
   const base = run.outputs[Object.keys(run.outputs)[0]!]!.uri.replace(/\/[^/]+$/, "");
   return JSON.parse((await storage.readText(`${base}/_manifest.json`))!);
 }
