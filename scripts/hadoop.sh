@@ -18,6 +18,8 @@ pid_of() { [ -f "$dir/cluster.pid" ] && cat "$dir/cluster.pid"; }
 
 if [ "$cmd" = stop ]; then
   pid=$(pid_of || true)
+  # The NodeManagers are JVMs of their own: stopped with the cluster, and here too should it hang.
+  nms=$(grep -o '"pid": [0-9]*, "nodeId"' "$dir/cluster.json" 2>/dev/null | grep -o '[0-9]*' | tr '\n' ' ' || true)
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill "$pid"
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
@@ -26,6 +28,7 @@ if [ "$cmd" = stop ]; then
   else
     say "not running ($dir)"
   fi
+  for nm in $nms; do kill -9 "$nm" 2>/dev/null || true; done
   rm -f "$dir/cluster.pid" "$dir/cluster.json"
   exit 0
 fi

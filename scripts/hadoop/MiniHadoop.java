@@ -32,6 +32,7 @@ import org.apache.hadoop.yarn.server.resourcemanager.ResourceManager;
  * one (new ports, cluster.json rewritten). SIGTERM stops everything.
  */
 public final class MiniHadoop {
+  private static volatile boolean stopping = false;
   public static void main(String[] args) {
     try {
       if (args.length >= 3 && args[0].equals("nodemanager")) {
@@ -138,7 +139,10 @@ public final class MiniHadoop {
 
     List<Process> nms = new ArrayList<>();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      for (Process p : nms) p.destroy();
+      synchronized (nms) {
+        stopping = true;
+        for (Process p : nms) p.destroyForcibly();
+      }
       rm.stop();
       dfs.shutdown();
     }));
@@ -170,7 +174,10 @@ public final class MiniHadoop {
         if (nms.get(i).isAlive()) continue;
         Thread.sleep(3000);
         new File(dir, "nodemanager-" + i + ".id").delete();
-        nms.set(i, startNodeManager(java, jvmArgs, dir, i));
+        synchronized (nms) {
+          if (stopping) return;
+          nms.set(i, startNodeManager(java, jvmArgs, dir, i));
+        }
         long until = System.currentTimeMillis() + 120_000;
         while (!new File(dir, "nodemanager-" + i + ".id").exists() && nms.get(i).isAlive() && System.currentTimeMillis() < until) Thread.sleep(200);
         writeClusterJson(dir, head, nms);
@@ -228,6 +235,20 @@ public final class MiniHadoop {
     c.setFloat(YarnConfiguration.NM_MAX_PER_DISK_UTILIZATION_PERCENTAGE, 99.9f);
     NodeManager nm = new NodeManager();
     Runtime.getRuntime().addShutdownHook(new Thread(nm::stop));
+    // A NodeManager never outlives its cluster: when the cluster's JVM is gone, so is this one.
+    ProcessHandle parent = ProcessHandle.current().parent().orElseThrow();
+    Thread watch = new Thread(() -> {
+      while (parent.isAlive()) {
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+      Runtime.getRuntime().halt(0);
+    });
+    watch.setDaemon(true);
+    watch.start();
     nm.init(c);
     nm.start();
     String nodeId = nm.getNMContext().getNodeId().toString();
