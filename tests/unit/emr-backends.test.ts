@@ -577,6 +577,24 @@ describe("EmrBackend status, cancel and logs", () => {
     });
   });
 
+  test("container logs that arrive after the step's stderr are waited for within the same bound, so the runner's error (exit 4) is not missed", async () => {
+    const { backend, clock, storage, step, submission } = await submittedEmr({ logWaitMs: 120_000 });
+    step.Status = { State: "FAILED", FailureDetails: { Reason: "Unknown error" } };
+    storage.add(`s3://logs/emr/j-1/steps/${step.Id}/stderr.gz`, `INFO Client: Application report for ${APP} (state: FAILED)`);
+    const list = storage.list.bind(storage);
+    // Log aggregation copies the containers' logs 40 s after the step's.
+    storage.list = async (uri: string) => {
+      if (clock.elapsed >= 40_000 && !storage.files.has(`${CONTAINERS}/container_1700000000000_0007_01_000001/stdout.gz`)) {
+        storage.add(`${CONTAINERS}/container_1700000000000_0007_01_000001/stdout.gz`, `${runnerError("column id is missing")}\n`);
+      }
+      return list(uri);
+    };
+    const status = await backend.status(submission);
+    expect(status.failure).toEqual({ exitCode: 4, message: "column id is missing", fix: "look at the input" });
+    expect(clock.elapsed).toBeGreaterThanOrEqual(40_000);
+    expect(clock.elapsed).toBeLessThan(120_000);
+  });
+
   test("a failed step without failure details gives the state change reason", async () => {
     const { backend, step, submission } = await submittedEmr({ logWaitMs: 0 });
     step.Status = { State: "FAILED", StateChangeReason: { Message: "the cluster was terminated" } };

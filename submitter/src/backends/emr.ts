@@ -251,14 +251,23 @@ export class EmrBackend implements Backend {
     const stepStderrUri = `${logUri}/${clusterId}/steps/${stepId}/stderr.gz`;
     if (!logUri) return { stepStderrUri };
     const wait = this.options.logWaitMs ?? 5 * 60_000;
+    const deadline = this.clock.now() + wait;
     const stepStderr = await readLogWhenThere(this.options.storage, stepStderrUri, this.clock, wait);
     const app = stepStderr?.match(/application_\d+_\d+/)?.[0];
     let driver: string | undefined;
     if (app) {
+      // Container logs arrive through log aggregation after the application ends, often after the
+      // step's own logs: the first container is waited for within the same bound.
       const containers = `${logUri}/${clusterId}/containers/${app}`;
-      const first = (await this.options.storage.list(containers)).find((c) => /_0*1$/.test(c));
+      let first: string | undefined;
+      for (;;) {
+        first = (await this.options.storage.list(containers)).find((c) => /_0*1$/.test(c));
+        const left = deadline - this.clock.now();
+        if (first || left <= 0) break;
+        await this.clock.sleep(Math.min(5000, left));
+      }
       if (first) {
-        const out = await readLogWhenThere(this.options.storage, `${containers}/${first}/stdout.gz`, this.clock, wait);
+        const out = await readLogWhenThere(this.options.storage, `${containers}/${first}/stdout.gz`, this.clock, Math.max(0, deadline - this.clock.now()));
         const err = await readLogWhenThere(this.options.storage, `${containers}/${first}/stderr.gz`, this.clock, 0);
         driver = [err, out].filter(Boolean).join("\n") || undefined;
       }
