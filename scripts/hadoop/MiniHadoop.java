@@ -226,8 +226,9 @@ public final class MiniHadoop {
     c.set(YarnConfiguration.NM_LOG_DIRS, new File(base, "logs").getPath());
     c.set(YarnConfiguration.NM_RECOVERY_DIR, new File(base, "recovery").getPath());
     // Containers run the node's own programs: java from JAVA_HOME and python3 from the PATH the
-    // cluster was started with (the cluster's Python, not the submitter's).
-    c.set(YarnConfiguration.NM_ENV_WHITELIST, "JAVA_HOME,PATH,LANG,TZ");
+    // cluster was started with (the cluster's Python, not the submitter's). AWS credentials in the
+    // cluster's environment reach containers as an instance profile's would (S3A reads them there).
+    c.set(YarnConfiguration.NM_ENV_WHITELIST, "JAVA_HOME,PATH,LANG,TZ,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_REGION");
     c.set(YarnConfiguration.NM_ADMIN_USER_ENV, "PATH=" + System.getenv("PATH"));
     // Two NodeManagers on one host: each needs its own name in the cluster.
     c.setBoolean(YarnConfiguration.RM_SCHEDULER_INCLUDE_PORT_IN_NODE_NAME, true);

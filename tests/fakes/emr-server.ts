@@ -1,18 +1,20 @@
 /**
  * A loopback stand-in for the Amazon EMR control plane: an HTTP server speaking EMR's AWS JSON 1.1
  * protocol (service "ElasticMapReduce"), so the real @aws-sdk/client-emr talks to it unchanged.
- * Clusters and steps live in memory. A step runs for real, as the local spark-submit of
- * local-spark.ts, one at a time per cluster (StepConcurrencyLevel 1), and once it has ended (after
- * `logLagMs`; EMR pushes logs about every five minutes) its logs are put on the S3 server in the
- * layout EMR uses:
+ * Clusters and steps live in memory; every cluster's work goes to the one Hadoop mini cluster
+ * of the tests. A step runs for real, its spark-submit arguments exactly as given, on that
+ * cluster's YARN (cluster-spark.ts: the cluster's side is configuration only), one at a time per
+ * cluster (StepConcurrencyLevel 1); CancelSteps kills its YARN application. Once it has ended
+ * (after `logLagMs`; EMR pushes logs about every five minutes) its logs are put on the S3 server in
+ * the layout EMR uses, the containers' from YARN's aggregated logs:
  *
  *   {LogUri}/{clusterId}/steps/{stepId}/{controller,syslog,stdout,stderr}.gz
  *   {LogUri}/{clusterId}/containers/application_{t}_{NNNN}/container_{t}_{NNNN}_01_000001/{stdout,stderr}.gz
  *
- * In cluster deploy mode the step's stderr is what the spark-submit client on the primary node
- * prints (application reports, the final status) and the driver's own output is in the first YARN
- * container, the ApplicationMaster's; in client mode (spark-submit's default) the driver is the
- * step itself. Only spark-submit through command-runner.jar is emulated.
+ * In cluster deploy mode the step's stderr is what the spark-submit client prints (application
+ * reports, the final status) and the driver's own output is in the first YARN container, the
+ * ApplicationMaster's; in client mode (spark-submit's default) the driver is the step itself. Only
+ * spark-submit through command-runner.jar is emulated.
  */
 import type { ChildProcess } from "node:child_process";
 import { randomInt, randomUUID } from "node:crypto";
@@ -21,13 +23,16 @@ import type { AddressInfo } from "node:net";
 import { constants } from "node:os";
 import { gzipSync } from "node:zlib";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { startLocalSpark } from "./local-spark.js";
+import type { HadoopInfo } from "../servers/hadoop.js";
+import { aggregatedContainerLogs, applicationOf, clusterSpark, killApplication, startClusterSpark, type ClusterSpark } from "./cluster-spark.js";
 
 export interface EmrServerOptions {
   /** Environment of the S3 server (AWS_ENDPOINT_URL_S3, credentials, region): steps and logs use it. */
   s3Env: Record<string, string>;
   /** The only access key id accepted in the Authorization header (the signature is not checked). */
   accessKeyId: string;
+  /** The Hadoop mini cluster every EMR cluster's steps run on. */
+  hadoop: HadoopInfo;
   /** Time between a step's end and its logs appearing in S3 (default 0). */
   logLagMs?: number;
   /** How long a RunJobFlow cluster takes to start, and a terminating cluster to shut down (default 500). */
@@ -110,8 +115,6 @@ const PAGE_SIZE = 50;
 const MAX_STEP_CHARS = 10_240;
 const MAX_ACTIVE_STEPS = 256;
 const KILL_GRACE_MS = 10_000;
-/** Spark's client logs an unchanged application report every 30th poll (one poll a second). */
-const REPORT_EVERY_MS = 30_000;
 
 const ACTIONS_ON_FAILURE = ["TERMINATE_JOB_FLOW", "TERMINATE_CLUSTER", "CANCEL_AND_WAIT", "CONTINUE"];
 const STEP_STATES = ["PENDING", "CANCEL_PENDING", "RUNNING", "COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"];
@@ -147,6 +150,8 @@ interface StepConfigInput {
 /** A step's spark-submit while it runs. */
 interface Run {
   child: ChildProcess;
+  /** The YARN application, once spark-submit has printed it. */
+  applicationId?: string;
   stdout: Buffer[];
   stderr: Buffer[];
   /** Resolves once the process has exited and the step has ended. */
@@ -167,7 +172,6 @@ function log4jTime(ms: number): string {
   return `${iso.slice(2, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)} ${iso.slice(11, 19)}`;
 }
 
-const pad = (n: number, width: number) => String(n).padStart(width, "0");
 
 /** Where a log URI points: s3://, s3n:// and s3a:// name the same objects; the prefix ends with / unless empty. */
 function s3Location(uri: string): { bucket: string; prefix: string } {
@@ -262,7 +266,10 @@ class FakeEmr {
   private readonly startupMs: number;
   private stopped = false;
 
-  constructor(private readonly options: EmrServerOptions) {
+  constructor(
+    private readonly options: EmrServerOptions,
+    private readonly spark: ClusterSpark,
+  ) {
     this.logLagMs = options.logLagMs ?? 0;
     this.startupMs = options.startupMs ?? 500;
     const env = options.s3Env;
@@ -605,13 +612,29 @@ class FakeEmr {
     cluster.state = "RUNNING";
     step.state = "RUNNING";
     step.startedAt = Date.now();
-    step.applicationId = `application_${cluster.createdAt}_${pad(++cluster.applications, 4)}`;
-    const child = startLocalSpark(step.args.slice(1), { s3Env: this.options.s3Env });
+    cluster.applications++;
+    const child = startClusterSpark(step.args.slice(1), this.spark);
     let resolveEnded!: () => void;
     const run: Run = { child, stdout: [], stderr: [], ended: new Promise((r) => (resolveEnded = r)) };
     this.runs.set(step, run);
-    child.stdout!.on("data", (d: Buffer) => run.stdout.push(d));
-    child.stderr!.on("data", (d: Buffer) => run.stderr.push(d));
+    const seen = (d: Buffer) => {
+      if (run.applicationId) return;
+      run.applicationId = applicationOf(Buffer.concat([...run.stderr, ...run.stdout]).toString("utf8"));
+      if (run.applicationId) {
+        step.applicationId = run.applicationId;
+        // Cancelled before YARN had accepted it: the application goes as soon as it is known.
+        if (step.state === "CANCEL_PENDING" || this.stopped) void killApplication(this.spark.hadoop, run.applicationId);
+      }
+      void d;
+    };
+    child.stdout!.on("data", (d: Buffer) => {
+      run.stdout.push(d);
+      seen(d);
+    });
+    child.stderr!.on("data", (d: Buffer) => {
+      run.stderr.push(d);
+      seen(d);
+    });
     let done = false;
     const end = (exitCode: number) => {
       if (done) return;
@@ -627,8 +650,12 @@ class FakeEmr {
     child.on("close", (code, signal) => end(exitCodeOf(code, signal)));
   }
 
-  /** SIGTERM, then SIGKILL if the step is still there after 10 s. */
+  /**
+   * The step's YARN application is killed (in cluster mode a signal to spark-submit would leave it
+   * running); the spark-submit client gets SIGTERM, then SIGKILL if still there after 10 s.
+   */
   private kill(run: Run, signal: NodeJS.Signals): void {
+    if (run.applicationId) void killApplication(this.spark.hadoop, run.applicationId);
     signalGroup(run.child, signal);
     if (signal === "SIGTERM") {
       const timer = this.later(KILL_GRACE_MS, () => signalGroup(run.child, "SIGKILL"));
@@ -643,10 +670,10 @@ class FakeEmr {
     step.endedAt = Date.now();
     step.state = cancelled ? "CANCELLED" : exitCode === 0 ? "COMPLETED" : "FAILED";
     step.exitCode = clusterMode && !cancelled ? Math.min(exitCode, 1) : exitCode;
-    const logs = this.stepLogs(cluster, step, run, exitCode, clusterMode);
+    const logs = this.stepLogs(cluster, step, run);
     if (step.state === "FAILED") step.failureDetails = this.failureDetails(cluster, step, logs);
     if (this.stopped) return;
-    if (cluster.logUri) this.uploadLater(cluster.logUri, step, logs);
+    if (cluster.logUri) this.uploadLater(cluster.logUri, step, logs, cluster.id);
     if (cluster.state === "TERMINATING") return;
     if (step.state === "FAILED" && (step.actionOnFailure === "TERMINATE_CLUSTER" || step.actionOnFailure === "TERMINATE_JOB_FLOW")) {
       void this.terminate(cluster, "TERMINATED_WITH_ERRORS", { Code: "STEP_FAILURE", Message: "Shut down as step failed" });
@@ -684,28 +711,18 @@ class FakeEmr {
   // ---- Logs ----
 
   /** Every log object of a step that ran, keyed relative to the LogUri. */
-  private stepLogs(cluster: FakeCluster, step: FakeStep, run: Run, exitCode: number, clusterMode: boolean): Logs {
+  private stepLogs(cluster: FakeCluster, step: FakeStep, run: Run): Logs {
     const driverOut = Buffer.concat(run.stdout).toString("utf8");
     const driverErr = Buffer.concat(run.stderr).toString("utf8");
-    const app = step.applicationId!;
-    const container = `${app.replace("application_", "container_")}_01_000001`;
     const steps = `${cluster.id}/steps/${step.id}`;
-    const containers = `${cluster.id}/containers/${app}/${container}`;
     const trailer = step.state === "CANCELLED" ? "" : `Command exiting with ret '${step.exitCode}'\n`;
     const logs: Logs = new Map();
     logs.set(`${steps}/controller.gz`, this.controllerLog(cluster, step, run));
     logs.set(`${steps}/syslog.gz`, `${log4jTime(step.startedAt!)} INFO CommandRunner: Running spark-submit for step ${step.id}\n`);
-    if (clusterMode) {
-      logs.set(`${steps}/stdout.gz`, "");
-      logs.set(`${steps}/stderr.gz`, yarnClientLog(step, exitCode) + trailer);
-      logs.set(`${containers}/stdout.gz`, driverOut);
-      logs.set(`${containers}/stderr.gz`, driverErr + applicationMasterEnd(step, exitCode));
-    } else {
-      logs.set(`${steps}/stdout.gz`, driverOut);
-      logs.set(`${steps}/stderr.gz`, driverErr + trailer);
-      logs.set(`${containers}/stdout.gz`, "");
-      logs.set(`${containers}/stderr.gz`, executorLauncherLog(step, exitCode));
-    }
+    // What spark-submit printed: in cluster mode the YARN client's reports, in client mode the driver too.
+    // The containers' logs (the driver's, in cluster mode) come later, from YARN's log aggregation.
+    logs.set(`${steps}/stdout.gz`, driverOut);
+    logs.set(`${steps}/stderr.gz`, driverErr + trailer);
     return logs;
   }
 
@@ -739,13 +756,23 @@ class FakeEmr {
     ].join("\n");
   }
 
-  /** Puts a step's logs on S3 after the lag; a failed upload is reported, as EMR would leave the logs missing. */
-  private uploadLater(logUri: string, step: FakeStep, logs: Logs): void {
+  /**
+   * Puts a step's logs on S3 after the lag, with its YARN containers' logs once YARN has aggregated
+   * them; a failed upload is reported, as EMR would leave the logs missing.
+   */
+  private uploadLater(logUri: string, step: FakeStep, logs: Logs, clusterId: string): void {
     const { bucket, prefix } = s3Location(logUri);
     this.later(this.logLagMs, () => {
-      const upload = Promise.all(
-        [...logs].map(([key, text]) => this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: prefix + key, Body: gzipSync(text) }))),
-      ).then(
+      const upload = (async () => {
+        const app = step.applicationId;
+        if (app) {
+          for (const [container, files] of await aggregatedContainerLogs(this.spark.hadoop, app)) {
+            for (const [name, text] of Object.entries(files)) logs.set(`${clusterId}/containers/${app}/${container}/${name}.gz`, text);
+          }
+        }
+        if (this.stopped) return;
+        await Promise.all([...logs].map(([key, text]) => this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: prefix + key, Body: gzipSync(text) }))));
+      })().then(
         () => {
           step.logsUploaded = true;
         },
@@ -788,76 +815,8 @@ class FakeEmr {
   }
 }
 
-// ---- What YARN and Spark print, for the log files ----
-
-/** The spark-submit client in cluster mode: it submits the application and reports on it until it ends. */
-function yarnClientLog(step: FakeStep, exitCode: number): string {
-  const app = step.applicationId!;
-  const start = step.startedAt!;
-  const end = step.endedAt!;
-  const at = (ms: number, text: string) => `${log4jTime(ms)} INFO ${text}`;
-  const lines = [
-    at(start, "DefaultNoHARMFailoverProxyProvider: Connecting to ResourceManager at ip-127-0-0-1.ec2.internal/127.0.0.1:8032"),
-    at(start, "Client: Requesting a new application from cluster with 2 NodeManagers"),
-    at(start, "Client: Setting up container launch context for our AM"),
-    at(start, "Client: Preparing resources for our AM container"),
-    at(start, `Client: Submitting application ${app} to ResourceManager`),
-    at(start, `YarnClientImpl: Submitted application ${app}`),
-    at(start + 1000, `Client: Application report for ${app} (state: ACCEPTED)`),
-  ];
-  for (let t = start + 2000; t < end; t += REPORT_EVERY_MS) lines.push(at(t, `Client: Application report for ${app} (state: RUNNING)`));
-  if (step.state === "CANCELLED") return `${lines.join("\n")}\n`; // the client was killed with the step
-  const succeeded = exitCode === 0;
-  lines.push(
-    at(end, `Client: Application report for ${app} (state: ${succeeded ? "FINISHED" : "FAILED"})`),
-    at(end, "Client: "),
-    "\t client token: N/A",
-    `\t diagnostics: ${succeeded ? "N/A" : `User application exited with status ${exitCode}`}`,
-    "\t ApplicationMaster host: ip-127-0-0-1.ec2.internal",
-    "\t ApplicationMaster RPC port: 0",
-    "\t queue: default",
-    `\t start time: ${start}`,
-    `\t final status: ${succeeded ? "SUCCEEDED" : "FAILED"}`,
-    `\t tracking URL: http://ip-127-0-0-1.ec2.internal:20888/proxy/${app}/`,
-    "\t user: hadoop",
-  );
-  if (!succeeded) {
-    lines.push(
-      `Exception in thread "main" org.apache.spark.SparkException: Application ${app} finished with failed status`,
-      "\tat org.apache.spark.deploy.yarn.Client.run(Client.scala:1321)",
-      "\tat org.apache.spark.deploy.yarn.YarnClusterApplication.start(Client.scala:1754)",
-      "\tat org.apache.spark.deploy.SparkSubmit.org$apache$spark$deploy$SparkSubmit$$runMain(SparkSubmit.scala:1075)",
-      "\tat org.apache.spark.deploy.SparkSubmit.main(SparkSubmit.scala)",
-    );
-  }
-  lines.push(at(end, "ShutdownHookManager: Shutdown hook called"));
-  return `${lines.join("\n")}\n`;
-}
-
-/** The ApplicationMaster's last words after the driver it ran (cluster mode). */
-function applicationMasterEnd(step: FakeStep, exitCode: number): string {
-  if (step.state === "CANCELLED") return "";
-  const status = exitCode === 0 ? "SUCCEEDED, exitCode: 0" : `FAILED, exitCode: ${exitCode}, (reason: User application exited with status ${exitCode})`;
-  return `${log4jTime(step.endedAt!)} INFO ApplicationMaster: Final app status: ${status}\n`;
-}
-
-/** In client mode the first container is an ExecutorLauncher: the driver is elsewhere, in the step. */
-function executorLauncherLog(step: FakeStep, exitCode: number): string {
-  const app = step.applicationId!;
-  const attempt = `${app.replace("application_", "appattempt_")}_000001`;
-  const lines = [
-    `${log4jTime(step.startedAt!)} INFO ApplicationMaster: ApplicationAttemptId: ${attempt}`,
-    `${log4jTime(step.startedAt!)} INFO ApplicationMaster: Waiting for Spark driver to be reachable.`,
-    `${log4jTime(step.startedAt!)} INFO ApplicationMaster: Driver now available: ip-127-0-0-1.ec2.internal:36000`,
-  ];
-  if (step.state !== "CANCELLED") {
-    lines.push(`${log4jTime(step.endedAt!)} INFO ApplicationMaster: Final app status: ${exitCode === 0 ? "SUCCEEDED" : "FAILED"}, exitCode: ${exitCode}`);
-  }
-  return `${lines.join("\n")}\n`;
-}
-
 export async function startEmrServer(options: EmrServerOptions): Promise<EmrServer> {
-  const emr = new FakeEmr(options);
+  const emr = new FakeEmr(options, await clusterSpark({ s3Env: options.s3Env, hadoop: options.hadoop }));
   const server = createServer((req, res) => void emr.serve(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,9 +1,10 @@
 /**
  * A loopback stand-in for the Amazon EMR Serverless control plane, speaking its REST-JSON
  * (restJson1) wire protocol so the real @aws-sdk/client-emr-serverless talks to it unchanged:
- * GetApplication, StartJobRun, GetJobRun, CancelJobRun and ListJobRuns. Job runs execute for real
- * with the local Spark (local-spark.ts), one at a time per application, and their driver logs go to
- * a real S3 server in EMR Serverless's layout. Tests create applications directly (addApplication),
+ * GetApplication, StartJobRun, GetJobRun, CancelJobRun and ListJobRuns. Job runs execute for real,
+ * one at a time per application, their spark-submit arguments as given, with the driver here and
+ * the executors in containers of the tests' Hadoop mini cluster (cluster-spark.ts), and their
+ * driver logs go to a real S3 server in EMR Serverless's layout while they run. Tests create applications directly (addApplication),
  * read what the service saw (requests, application(id).runs) and inject throttling (throttleNext).
  */
 import type { ChildProcess } from "node:child_process";
@@ -13,13 +14,16 @@ import type { AddressInfo } from "node:net";
 import { constants } from "node:os";
 import { gzipSync } from "node:zlib";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { startLocalSpark } from "./local-spark.js";
+import type { HadoopInfo } from "../servers/hadoop.js";
+import { clusterSpark, startClusterSpark, type ClusterSpark } from "./cluster-spark.js";
 
 export interface EmrServerlessServerOptions {
   /** Environment of the S3 server that job runs read from and logs are written to. */
   s3Env: Record<string, string>;
   /** The only access key id the server accepts in a request's SigV4 Authorization header. */
   accessKeyId: string;
+  /** The Hadoop mini cluster whose YARN runs the job runs' executors. */
+  hadoop: HadoopInfo;
   /** Time spent in each state on the way to RUNNING, and for an application to start (default 100 ms). */
   stepDelayMs?: number;
   /** How often the logs of a running job are uploaded (default 5000 ms); they are also uploaded when it ends. */
@@ -329,7 +333,10 @@ class EmrServerless {
   private readonly flushMs: number;
   private closed = false;
 
-  constructor(private readonly options: EmrServerlessServerOptions) {
+  constructor(
+    private readonly options: EmrServerlessServerOptions,
+    private readonly spark: ClusterSpark,
+  ) {
     this.stepMs = options.stepDelayMs ?? 100;
     this.flushMs = options.logFlushMs ?? 5000;
     this.s3 = s3Client(options.s3Env);
@@ -540,7 +547,7 @@ class EmrServerless {
   private spawnDriver(run: RunRecord): Promise<{ code: number; error?: Error }> {
     let child: ChildProcess;
     try {
-      child = startLocalSpark(run.args, { s3Env: this.options.s3Env });
+      child = startClusterSpark(run.args, this.spark);
     } catch (e) {
       return Promise.resolve({ code: 127, error: e instanceof Error ? e : new Error(String(e)) });
     }
@@ -767,7 +774,7 @@ function s3Client(env: Record<string, string>): S3Client {
 }
 
 export async function startEmrServerlessServer(options: EmrServerlessServerOptions): Promise<EmrServerlessServer> {
-  const service = new EmrServerless(options);
+  const service = new EmrServerless(options, await clusterSpark({ s3Env: options.s3Env, hadoop: options.hadoop }));
   const server = createServer((req, res) => void service.handle(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

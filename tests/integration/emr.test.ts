@@ -1,7 +1,8 @@
 /**
  * The EMR and EMR Serverless lifecycles through the real SDK clients against loopback servers
- * that speak their wire protocols and run the submitted spark-submit arguments with the local
- * Spark, data and logs in the loopback S3 server: success under throttling, a failing job with its
+ * that speak their wire protocols and run the submitted spark-submit arguments as given on the
+ * Hadoop mini cluster's YARN (EMR steps in cluster deploy mode), data and logs in the loopback S3
+ * server: success under throttling, a failing job with its
  * log tail, cancel, a submit retried after the client crashed, and the errors an operator meets.
  */
 import { AddJobFlowStepsCommand, EMRClient } from "@aws-sdk/client-emr";
@@ -68,7 +69,7 @@ describe("EMR steps and EMR Serverless job runs", () => {
       await s3.send(new PutObjectCommand({ Bucket: bucket(), Key: `lifecycle-input/products/${f.path}`, Body: readFileSync(join(products.uri, f.path)) }));
     }
     jobsDir = writeJobs(`s3://${bucket()}/lifecycle-input/products`);
-    const creds = { s3Env: inject("s3Env"), accessKeyId: inject("s3Env").AWS_ACCESS_KEY_ID! };
+    const creds = { s3Env: inject("s3Env"), accessKeyId: inject("s3Env").AWS_ACCESS_KEY_ID!, hadoop: inject("hadoop") };
     emr = await startEmrServer({ ...creds, logLagMs: 3000 });
     serverless = await startEmrServerlessServer(creds);
     clusterId = emr.addCluster({ name: "analytics", logUri: `s3://${bucket()}/emr-logs/` }).id;
@@ -118,6 +119,15 @@ describe("EMR steps and EMR Serverless job runs", () => {
     await until(() => step()?.state === "CANCELLED", 60_000);
     expect(emr.requests.some((q) => q.operation === "CancelSteps" && q.status === 200)).toBe(true);
     expect(stderr).toContain("SIGTERM: cancelling the run");
+    // The step ran in YARN cluster mode: its application is KILLED in the ResourceManager, not left running.
+    const app = step()!.applicationId!;
+    expect(app).toMatch(/^application_\d+_\d+$/);
+    let yarn: { state: string; finalStatus: string } | undefined;
+    for (let i = 0; i < 60 && yarn?.state !== "KILLED"; i++) {
+      yarn = ((await (await fetch(`${inject("hadoop").resourceManager}/ws/v1/cluster/apps/${app}`)).json()) as { app: { state: string; finalStatus: string } }).app;
+      if (yarn.state !== "KILLED") await new Promise((r) => setTimeout(r, 500));
+    }
+    expect([yarn!.state, yarn!.finalStatus]).toEqual(["KILLED", "KILLED"]);
   });
 
   it("a submit retried after the client crashed follows the step that is there: one step, not two", async () => {
@@ -188,7 +198,7 @@ describe("EMR steps and EMR Serverless job runs", () => {
   });
 
   it("credentials S3 takes and EMR refuses (another account's cluster): exit 13 from EMR itself, not retried", async () => {
-    const other = await startEmrServer({ s3Env: inject("s3Env"), accessKeyId: "AKIAOTHERACCOUNT0000" });
+    const other = await startEmrServer({ s3Env: inject("s3Env"), accessKeyId: "AKIAOTHERACCOUNT0000", hadoop: inject("hadoop") });
     try {
       const cluster = other.addCluster({ logUri: `s3://${bucket()}/emr-logs/` }).id;
       const r = await cli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-creds-emr", "--target", "emr", "--cluster-id", cluster, "--json"],

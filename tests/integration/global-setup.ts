@@ -35,7 +35,10 @@ export default async function setup(project: TestProject) {
   }
   let hadoop: HadoopCluster;
   try {
-    hadoop = startHadoop(join(root, "hadoop"));
+    // The cluster's nodes hold the S3 server's credentials (S3A reads them from the environment),
+    // as EMR's nodes have an instance profile: no plan or step ever carries them.
+    const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION } = s3.env;
+    hadoop = startHadoop(join(root, "hadoop"), { AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: AWS_SECRET_ACCESS_KEY!, AWS_REGION: AWS_REGION ?? "us-east-1" });
   } catch (e) {
     await s3.stop();
     throw e;

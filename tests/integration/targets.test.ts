@@ -2,8 +2,8 @@
  * One job definition, unchanged, on five targets: with its data in S3 (the loopback MinIO), local
  * Spark, a real standalone cluster (master + two workers on loopback), EMR steps and EMR
  * Serverless (loopback servers speaking their wire protocols, driven by the real SDK clients, that
- * execute the submitted spark-submit arguments with the local Spark); with its data in HDFS, YARN
- * in cluster deploy mode on the Hadoop mini cluster. The five runs must assign every customer to
+ * execute the submitted spark-submit arguments on the Hadoop mini cluster's YARN: steps in cluster
+ * deploy mode); with its data in HDFS, the yarn target in cluster deploy mode. The five runs must assign every customer to
  * the same segment.
  */
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
@@ -57,7 +57,7 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
     const g = await cliAsync(["run", "generate", "--param", "customers=800", "--param", "seed=11", "--run-id", GEN_ID, "--json"], { root: rootUri(), env: s3Env() });
     expect(g.code, g.stderr.slice(-4000)).toBe(0);
     generate = JSON.parse(g.stdout);
-    const creds = { s3Env: s3Env(), accessKeyId: s3Env().AWS_ACCESS_KEY_ID! };
+    const creds = { s3Env: s3Env(), accessKeyId: s3Env().AWS_ACCESS_KEY_ID!, hadoop: inject("hadoop") };
     emr = await startEmrServer({ ...creds, logLagMs: 1000 });
     serverless = await startEmrServerlessServer(creds);
   });

@@ -23,9 +23,10 @@ export interface HadoopCluster {
 
 const repo = join(import.meta.dirname, "..", "..");
 
-export function startHadoop(dir: string): HadoopCluster {
+/** Starts the cluster; `env` is added to its environment (the S3 server's credentials, as a cluster's instance profile). */
+export function startHadoop(dir: string, env: Record<string, string> = {}): HadoopCluster {
   try {
-    execFileSync("bash", [join(repo, "scripts", "hadoop.sh"), "start", dir], { stdio: ["ignore", "ignore", "pipe"], timeout: 300_000 });
+    execFileSync("bash", [join(repo, "scripts", "hadoop.sh"), "start", dir], { stdio: ["ignore", "ignore", "pipe"], timeout: 300_000, env: { ...process.env, ...env } });
   } catch (e) {
     const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? "";
     throw new Error(`the Hadoop mini cluster did not start (run bash scripts/bootstrap.sh --with-hadoop):\n${stderr.slice(-3000)}`);
