@@ -99,21 +99,25 @@ describe("EMR steps and EMR Serverless job runs", () => {
     expect(json.error.message).toMatch(/^run emr-fail failed: .*planted failure: prices are positive/);
     const tail = json.error.problems.map((p: { message: string }) => p.message).join("\n");
     expect(tail).toMatch(/stderr of step s-[A-Z0-9]+ \(s3:\/\/sparkjobs-it\/emr-logs\/j-[A-Z0-9]+\/steps\/s-[A-Z0-9]+\/stderr\.gz\)/);
-    expect(tail).toContain("final status: FAILED");
+    // The spark-submit client's own last words (cluster deploy mode): YARN's verdict on the application.
+    expect(tail).toMatch(/Application application_\d+_\d+ finished with failed status/);
     expect(r.stderr).toContain("planted failure");
     // Nothing of the run reads as complete.
     const v = await cli(["validate", "emr-fail"], { root: s3Root(), env: env() });
     expect(v.code).toBe(8);
   });
 
-  it("Ctrl-C (SIGTERM) cancels the step: CancelSteps, step CANCELLED, exit 130", async () => {
+  it("Ctrl-C (SIGTERM) cancels the step: CancelSteps, step CANCELLED, its YARN application KILLED, exit 130", async () => {
     const child = startCli(["run", "endless", "--jobs-dir", jobsDir, "--run-id", "emr-cancel", "--target", "emr", "--cluster-id", clusterId, "--log-wait", "5"], { root: s3Root(), env: env() });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const step = () => emr.cluster(clusterId)!.steps.find((s) => s.name.endsWith(" emr-cancel"));
-    await until(() => step()?.state === "RUNNING", 120_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    // The step runs, and its YARN application (cluster deploy mode: the driver in a container) runs.
+    await until(() => step()?.state === "RUNNING" && step()?.applicationId !== undefined, 180_000);
+    const yarnApp = async () => ((await (await fetch(`${inject("hadoop").resourceManager}/ws/v1/cluster/apps/${step()!.applicationId}`)).json()) as { app: { state: string; finalStatus: string } }).app;
+    for (let i = 0; i < 240 && (await yarnApp()).state !== "RUNNING"; i++) await new Promise((r) => setTimeout(r, 500));
+    expect((await yarnApp()).state).toBe("RUNNING");
     child.kill("SIGTERM");
     expect(await exited).toBe(130);
     await until(() => step()?.state === "CANCELLED", 60_000);
@@ -124,7 +128,7 @@ describe("EMR steps and EMR Serverless job runs", () => {
     expect(app).toMatch(/^application_\d+_\d+$/);
     let yarn: { state: string; finalStatus: string } | undefined;
     for (let i = 0; i < 60 && yarn?.state !== "KILLED"; i++) {
-      yarn = ((await (await fetch(`${inject("hadoop").resourceManager}/ws/v1/cluster/apps/${app}`)).json()) as { app: { state: string; finalStatus: string } }).app;
+      yarn = await yarnApp();
       if (yarn.state !== "KILLED") await new Promise((r) => setTimeout(r, 500));
     }
     expect([yarn!.state, yarn!.finalStatus]).toEqual(["KILLED", "KILLED"]);
