@@ -316,10 +316,8 @@ export class YarnBackend implements Backend {
           }
           if (files.length) break;
         }
-        if (logs.length || settled) {
-          this.logsCache.set(app.id, logs);
-          return logs;
-        }
+        // What was read once aggregation had settled is final; a partial read after the wait is not kept.
+        if (settled) this.logsCache.set(app.id, logs);
         return logs;
       }
       await this.clock.sleep(Math.min(3000, Math.max(0, deadline - this.clock.now())));
