@@ -7,45 +7,26 @@
  */
 import { AddJobFlowStepsCommand, EMRClient } from "@aws-sdk/client-emr";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
 import { freePort } from "../servers/minio.js";
-import { cliAsync as cli, ensureGenerated, GEN, manifestOf, root, startCli } from "./helpers.js";
+import { cliAsync as cli, ensureGenerated, GEN, manifestOf, root, startCli, writeProductJobs } from "./helpers.js";
 
 const ROLE = "arn:aws:iam::123456789012:role/sparkjobs-job";
 const bucket = () => inject("s3Bucket");
 const s3Root = () => `s3://${bucket()}/lifecycle`;
 
 /** A small catalogue job on products in S3, a failing one, and one that runs until it is cancelled. */
-function writeJobs(productsUri: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "sparkjobs-emr-jobs-"));
-  mkdirSync(join(dir, "spark-sql"));
-  const job = (name: string, sql: string) => {
-    writeFileSync(join(dir, "spark-sql", `${name}.sql`), `${sql}\n`);
-    writeFileSync(
-      join(dir, `${name}.yaml`),
-      `name: ${name}
-version: 1
-description: products in S3, read on the cluster
-inputs:
-  products: { uri: "${productsUri}", schema: products }
-stages:
-  - { kind: sql, name: catalogue, file: ${name}.sql }
-outputs:
-  catalogue: { from: catalogue, schema: products, files: 1 }
-`,
-    );
-  };
-  job("catalogue", "SELECT product_id, category, name, list_price FROM products");
-  job("failing", "SELECT product_id, category, name, list_price FROM products WHERE assert_true(list_price < 0, 'planted failure: prices are positive') IS NULL");
-  job("endless", "SELECT p.product_id, p.category, p.name, p.list_price FROM products p CROSS JOIN range(0, 2000000000) r WHERE hash(r.id, p.product_id) = 7");
-  return dir;
-}
+const writeJobs = (productsUri: string) =>
+  writeProductJobs(productsUri, "S3", {
+    catalogue: "SELECT product_id, category, name, list_price FROM products",
+    failing: "SELECT product_id, category, name, list_price FROM products WHERE assert_true(list_price < 0, 'planted failure: prices are positive') IS NULL",
+    endless: "SELECT p.product_id, p.category, p.name, p.list_price FROM products p CROSS JOIN range(0, 2000000000) r WHERE hash(r.id, p.product_id) = 7",
+  });
 
 describe("EMR steps and EMR Serverless job runs", () => {
   let emr: EmrServer;

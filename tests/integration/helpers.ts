@@ -2,7 +2,8 @@
  * Running the real CLI as a user would, and reading what it wrote.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { readSmallTable } from "../../submitter/src/results/parquet.js";
@@ -231,4 +232,30 @@ export function adjustedRandIndex(a: readonly (string | number)[], b: readonly (
 
 export function manifestOf(runRoot: string, runId: string) {
   return import("node:fs").then((fs) => JSON.parse(fs.readFileSync(join(runRoot, "runs", runId, "_manifest.json"), "utf8")));
+}
+
+/**
+ * A jobs folder of one-stage SQL jobs on a products table at `productsUri` (each writes its
+ * result as the output "catalogue", of the products schema): name -> the stage's SQL.
+ */
+export function writeProductJobs(productsUri: string, where: string, jobs: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "sparkjobs-jobs-"));
+  mkdirSync(join(dir, "spark-sql"));
+  for (const [name, sql] of Object.entries(jobs)) {
+    writeFileSync(join(dir, "spark-sql", `${name}.sql`), `${sql}\n`);
+    writeFileSync(
+      join(dir, `${name}.yaml`),
+      `name: ${name}
+version: 1
+description: products in ${where}, read on the cluster
+inputs:
+  products: { uri: "${productsUri}", schema: products }
+stages:
+  - { kind: sql, name: catalogue, file: ${name}.sql }
+outputs:
+  catalogue: { from: catalogue, schema: products, files: 1 }
+`,
+    );
+  }
+  return dir;
 }

@@ -6,12 +6,11 @@
  * is killed, with outputs equal to an undisturbed run's; and bad input, each a documented exit code.
  */
 import { execFileSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { cliAsync, currentNodeManagers, ensureGenerated, GEN, hadoopEnv, manifestOf, readOutput, root, startCli, storageFor } from "./helpers.js";
+import { freePort } from "../servers/minio.js";
+import { cliAsync, currentNodeManagers, ensureGenerated, GEN, hadoopEnv, manifestOf, readOutput, root, startCli, storageFor, writeProductJobs } from "./helpers.js";
 
 const hadoop = () => inject("hadoop");
 const hdfsRoot = () => `${hadoop().defaultFS}/lifecycle`;
@@ -41,39 +40,13 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-/** Jobs on the products of the shared data set in HDFS: a catalogue, one that fails on purpose, one that runs long. */
-function writeJobs(productsUri: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "sparkjobs-yarn-jobs-"));
-  mkdirSync(join(dir, "spark-sql"));
-  const job = (name: string, sql: string) => {
-    writeFileSync(join(dir, "spark-sql", `${name}.sql`), `${sql}\n`);
-    writeFileSync(
-      join(dir, `${name}.yaml`),
-      `name: ${name}
-version: 1
-description: products in HDFS, read on the cluster
-inputs:
-  products: { uri: "${productsUri}", schema: products }
-stages:
-  - { kind: sql, name: catalogue, file: ${name}.sql }
-outputs:
-  catalogue: { from: catalogue, schema: products, files: 1 }
-`,
-    );
-  };
-  job("failing", "SELECT product_id, category, name, list_price FROM products WHERE CASE WHEN list_price > 0 THEN raise_error('invalid input: planted failure: a positive list_price; fix: give products with negative prices') END IS NULL");
-  job("endless", "SELECT p.product_id, p.category, p.name, p.list_price FROM products p CROSS JOIN range(0, 2000000000) r WHERE hash(r.id, p.product_id) = 7");
-  // About a minute of work on two executors, with a result that does not depend on where it ran.
-  job("slow", "SELECT p.product_id, p.category, p.name, p.list_price FROM products p JOIN (SELECT CAST(pmod(hash(id), 1000) AS BIGINT) AS k, count(*) AS n FROM range(0, 60000000, 1, 24) GROUP BY 1) r ON pmod(hash(p.product_id), 1000) = r.k WHERE r.n % 2 = 0");
-  return dir;
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+/** Jobs on the products of the shared data set in HDFS: one that fails on purpose, one that runs until cancelled, one that runs long. */
+const writeJobs = (productsUri: string) =>
+  writeProductJobs(productsUri, "HDFS", {
+    failing: "SELECT product_id, category, name, list_price FROM products WHERE CASE WHEN list_price > 0 THEN raise_error('invalid input: planted failure: a positive list_price; fix: give products with negative prices') END IS NULL",
+    endless: "SELECT p.product_id, p.category, p.name, p.list_price FROM products p CROSS JOIN range(0, 2000000000) r WHERE hash(r.id, p.product_id) = 7",
+    // About a minute of work on two executors, with a result that does not depend on where it ran.
+    slow: "SELECT p.product_id, p.category, p.name, p.list_price FROM products p JOIN (SELECT CAST(pmod(hash(id), 1000) AS BIGINT) AS k, count(*) AS n FROM range(0, 60000000, 1, 24) GROUP BY 1) r ON pmod(hash(p.product_id), 1000) = r.k WHERE r.n % 2 = 0",
   });
 
 describe("the yarn target on the Hadoop mini cluster", () => {
