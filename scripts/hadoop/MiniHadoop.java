@@ -149,9 +149,9 @@ public final class MiniHadoop {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
     for (int i = 0; i < nodeManagers; i++) nms.add(startNodeManager(java, jvmArgs, dir, i));
-    // Ready when every NodeManager has registered with the ResourceManager.
+    // Ready when every NodeManager has registered with the ResourceManager and written its node id.
     long deadline = System.currentTimeMillis() + 180_000;
-    while (rm.getRMContext().getRMNodes().size() < nodeManagers) {
+    while (rm.getRMContext().getRMNodes().size() < nodeManagers || !allIdsWritten(dir, nodeManagers)) {
       for (int i = 0; i < nms.size(); i++) {
         if (!nms.get(i).isAlive()) throw new IllegalStateException("nodemanager " + i + " exited; see " + new File(dir, "nodemanager-" + i + ".log"));
       }
@@ -183,6 +183,11 @@ public final class MiniHadoop {
         writeClusterJson(dir, head, nms);
       }
     }
+  }
+
+  private static boolean allIdsWritten(File dir, int nodeManagers) {
+    for (int i = 0; i < nodeManagers; i++) if (!new File(dir, "nodemanager-" + i + ".id").exists()) return false;
+    return true;
   }
 
   private static Process startNodeManager(String java, List<String> jvmArgs, File dir, int i) throws IOException {
