@@ -20,7 +20,7 @@ echo "== infrastructure checks (checkov, asl-validator, terraform)"
 bash scripts/infra-check.sh
 
 echo "== runner tests (pytest, real SparkSession)"
-"$venv/bin/python" -m pytest -q tests/runner --junitxml="$reports/runner.xml"
+"$venv/bin/python" -m pytest -q --durations=5 tests/runner --junitxml="$reports/runner.xml"
 
 echo "== integration tests (vitest: real CLI, real Spark)"
 npx --no-install vitest run --project integration --reporter=default --reporter=json --outputFile.json="$reports/integration.json"
@@ -38,6 +38,11 @@ const suite = xml.match(/<testsuite [^>]*>/)[0];
 const attr = (n) => Number((suite.match(new RegExp(` ${n}="(\\d+)"`)) || [0, 0])[1]);
 const runnerFailed = attr("failures") + attr("errors");
 passed += attr("tests") - runnerFailed - attr("skipped"); failed += runnerFailed; skipped += attr("skipped");
+// Where the time went: each integration file's wall time, slowest first.
+const integ = JSON.parse(fs.readFileSync(`${dir}/integration.json`, "utf8"));
+const files = integ.testResults.map((t) => [(t.endTime - t.startTime) / 1000, t.name.replace(/^.*\/tests\//, "tests/")]).sort((a, b) => b[0] - a[0]);
+console.log("integration files, wall seconds:");
+for (const [s, n] of files) console.log(`  ${s.toFixed(0).padStart(6)}  ${n}`);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 // In CI a skipped test is a test whose real part was missing: it fails the run, never passes it.
 if (process.env.CI === "true" && skipped > 0) { console.error(`CI=true: ${skipped} tests were skipped; every test must run in CI`); process.exit(1); }
