@@ -335,6 +335,32 @@ export const classifierModel = z.discriminatedUnion("type", [
 ]);
 
 /**
+ * xgboost.spark.SparkXGBClassifier parameters, spelled as xgboost spells them. Training is
+ * distributed over num_workers Spark tasks that run at once (barrier mode); left out, it is the
+ * application's default parallelism. The xgboost package reaches the driver and executors in the
+ * run's packed Python environment (jobs/runner/requirements-xgboost.txt).
+ */
+export const xgboostParams = z.strictObject({
+  n_estimators: z.number().int().positive().default(100),
+  max_depth: z.number().int().min(1).max(30).default(6),
+  learning_rate: z.number().positive().max(1).default(0.3),
+  subsample: z.number().positive().max(1).default(1),
+  colsample_bytree: z.number().positive().max(1).default(1),
+  min_child_weight: z.number().min(0).default(1),
+  reg_lambda: z.number().min(0).default(1),
+  reg_alpha: z.number().min(0).default(0),
+  max_bin: z.number().int().min(2).default(256),
+  random_state: z.number().int().default(42),
+  num_workers: z.number().int().positive().max(1024).optional(),
+});
+
+/** The models of a classifier stage: Spark ML's, or XGBoost on Spark. */
+export const responseModel = z.discriminatedUnion("type", [
+  ...classifierModel.options,
+  z.strictObject({ type: z.literal("xgboost"), params: xgboostParams.default(xgboostParams.parse({})) }),
+]);
+
+/**
  * The feature columns a source declares for its customers (the extra columns of `input`, joined to
  * the rows by `key`); the plan fills numeric and categorical from the input run's manifest.
  */
@@ -375,7 +401,7 @@ export const classifierConfig = z.strictObject({
   description: z.string().optional(),
   ...supervised,
   /** Models by name; each gives the predictions column p_<name> and is saved as <stage>_<name>. */
-  models: z.record(identifier, classifierModel).refine((m) => Object.keys(m).length > 0, "name at least one model"),
+  models: z.record(identifier, responseModel).refine((m) => Object.keys(m).length > 0, "name at least one model"),
   /** Metrics are reported overall and for each value of these columns. */
   groupBy: z.array(identifier).default([]),
   /** Columns joining a truth view (the stage's truth) to the rows, for the oracle AUC. */

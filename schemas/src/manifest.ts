@@ -58,7 +58,13 @@ export const runManifest = z.strictObject({
   /** sha256 of the canonical plan JSON: a rerun with the same id must carry the same plan. */
   planSha256: z.string().regex(/^[0-9a-f]{64}$/),
   status: z.literal("succeeded"),
-  engine: z.strictObject({ sparkVersion: z.string(), master: z.string(), applicationId: z.string() }),
+  engine: z.strictObject({
+    sparkVersion: z.string(),
+    master: z.string(),
+    applicationId: z.string(),
+    /** The driver's Python: its version, and the interpreter (a run with Python packages: the packed environment's). */
+    python: z.strictObject({ version: z.string(), executable: z.string() }).optional(),
+  }),
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
   durationMs: z.number().int().min(0),

@@ -100,5 +100,10 @@ export const runPlan = z.strictObject({
   /** JSON Schemas of every table the plan reads or writes, by table name. */
   tables: z.record(z.string(), jsonSchemaObject),
   sparkConf: z.record(z.string(), z.string()),
+  /**
+   * Python packages beyond pyspark and numpy (pinned), for the job's own and its models' imports:
+   * the submitter builds them into a packed environment that the driver and executors run on.
+   */
+  python: z.strictObject({ packages: z.array(z.string()).min(1) }).optional(),
 });
 export type RunPlan = z.infer<typeof runPlan>;

@@ -15,6 +15,7 @@ import { evaluateChecks, type CheckResult } from "./results/checks.js";
 import { damagedFiles, readManifest } from "./results/manifest.js";
 import { validateOutputs, type OutputReport } from "./results/validate.js";
 import { acquireRunLock } from "./stage/lock.js";
+import { ensurePythonEnv, jobPythonPackages } from "./stage/python-env.js";
 import { buildRunnerBundle, stageRun, type Staged } from "./stage/stage.js";
 import type { Storage } from "./stage/storage.js";
 import { poll, systemClock, type Clock } from "./wait/poll.js";
@@ -77,18 +78,21 @@ export async function prepareRun(options: Omit<RunOptions, "backend" | "timeoutM
   const dated = await resolveRunDates(job.definition, job.file, resolved, options.storage, options.root);
   const values = dated.values;
   const { uris: inputUris, extras: inputExtras } = await resolveInputs(job.definition, job.file, values, options.storage, options.root);
-  const modelUris = await resolveModels(job.definition, job.file, values, options.storage, options.root);
+  const modelTypes: Record<string, string> = {};
+  const modelUris = await resolveModels(job.definition, job.file, values, options.storage, options.root, modelTypes);
   await checkInputs(job.definition, inputUris, options.storage);
   const ingest = job.definition.stages.find((s) => s.kind === "ingest");
   const sources = ingest ? await loadSources(String(values[ingest.sources.param]!.value), options.storage) : undefined;
-  const plan = buildPlan(job, { runId, root: options.root, params: values, inputUris, inputExtras, modelUris, engineConf: options.engineConf ?? {}, ...(sources ? { sources } : {}) });
+  const plan = buildPlan(job, { runId, root: options.root, params: values, inputUris, inputExtras, modelUris, engineConf: options.engineConf ?? {}, ...(sources ? { sources } : {}), pythonPackages: jobPythonPackages(job, modelTypes) });
   return { job, plan, warnings: dated.warnings };
 }
 
 /** Prepares and stages a run without submitting it (the `stage` command, for orchestrators that submit themselves). */
 export async function stageOnly(options: Parameters<typeof prepareRun>[0]): Promise<{ plan: RunPlan; staged: Staged }> {
   const { plan } = await prepareRun(options);
-  const staged = await stageRun(options.storage, options.root, plan, buildRunnerBundle());
+  // What is staged here is submitted elsewhere, to a cluster: a Python environment goes as an archive.
+  const pythonEnv = plan.python ? { env: await ensurePythonEnv(plan.python.packages, { job: plan.job.file }), ship: true } : undefined;
+  const staged = await stageRun(options.storage, options.root, plan, buildRunnerBundle(), pythonEnv);
   return { plan, staged: { ...staged, ...(options.series ? { series: options.series } : {}) } };
 }
 
@@ -146,9 +150,12 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     if (finished.complete) await options.storage.delete(finished.uri);
 
     const bundle = buildRunnerBundle();
-    const staged = { ...(await stageRun(options.storage, options.root, plan, bundle)), ...(options.series ? { series: options.series } : {}) };
+    const pythonEnv = plan.python ? { env: await ensurePythonEnv(plan.python.packages, { log: options.log, job: plan.job.file }), ship: options.backend.shipsPythonEnv === true } : undefined;
+    const staged = { ...(await stageRun(options.storage, options.root, plan, bundle, pythonEnv)), ...(options.series ? { series: options.series } : {}) };
     const n = staged.uploaded.length;
-    options.log(`staged plan ${staged.planUri} (${n} file${n === 1 ? "" : "s"} uploaded${staged.uploaded.some((u) => u !== staged.planUri) ? ", runner code included" : ""})`);
+    const code = staged.uploaded.some((u) => u === staged.runnerUri || u === staged.pyFilesUri);
+    const environment = staged.uploaded.find((u) => u === staged.pythonEnv?.archiveUri);
+    options.log(`staged plan ${staged.planUri} (${n} file${n === 1 ? "" : "s"} uploaded${code ? ", runner code included" : ""}${environment ? `, the Python environment ${environment} included` : ""})`);
     await lock.confirm();
     const submission = await options.backend.submit(plan, staged);
     options.onSubmitted?.(submission);

@@ -74,8 +74,8 @@ async function prepare(options: ClusterSparkOptions): Promise<ClusterSpark> {
 export function startClusterSpark(args: readonly string[], cluster: ClusterSpark): ChildProcess {
   // The submitting machine's own Python is not the cluster's: nothing of the test's venv travels.
   const { PYSPARK_PYTHON: _p, PYSPARK_DRIVER_PYTHON: _d, SPARK_CONF_DIR: _c, ...env } = process.env;
-  // A driver that runs here (client mode: EMR Serverless's driver, a client-mode step) runs the
-  // service's Python, which is the cluster's: numpy, no pyspark of its own.
+  // A driver that runs here (a client-mode step) runs the service's Python, which is the
+  // cluster's: numpy, no pyspark of its own.
   const clusterMode = args.some((a, i) => (a === "--deploy-mode" && args[i + 1] === "cluster") || a === "spark.submit.deployMode=cluster");
   const python = join(clusterPython(), "bin", "python3");
   return spawn(sparkSubmitPath(), [...args], {

@@ -2,9 +2,10 @@
  * A loopback stand-in for the Amazon EMR Serverless control plane, speaking its REST-JSON
  * (restJson1) wire protocol so the real @aws-sdk/client-emr-serverless talks to it unchanged:
  * GetApplication, StartJobRun, GetJobRun, CancelJobRun and ListJobRuns. Job runs execute for real,
- * one at a time per application, their spark-submit arguments as given, with the driver here and
- * the executors in containers of the tests' Hadoop mini cluster (cluster-spark.ts), and their
- * driver logs go to a real S3 server in EMR Serverless's layout while they run. Tests create applications directly (addApplication),
+ * one at a time per application, their spark-submit arguments as given, the driver and executors
+ * in containers of the tests' Hadoop mini cluster (cluster deploy mode, cluster-spark.ts), and
+ * their driver logs go to a real S3 server in EMR Serverless's layout (what the submission said
+ * while they run; the driver container's own output once YARN has aggregated it). Tests create applications directly (addApplication),
  * read what the service saw (requests, application(id).runs) and inject throttling (throttleNext).
  */
 import type { ChildProcess } from "node:child_process";
@@ -15,7 +16,8 @@ import { constants } from "node:os";
 import { gzipSync } from "node:zlib";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { HadoopInfo } from "../servers/hadoop.js";
-import { clusterSpark, startClusterSpark, type ClusterSpark } from "./cluster-spark.js";
+import { isFirstContainer } from "../../submitter/src/backends/yarn-logs.js";
+import { aggregatedContainerLogs, applicationOf, clusterSpark, killApplication, startClusterSpark, type ClusterSpark } from "./cluster-spark.js";
 
 export interface EmrServerlessServerOptions {
   /** Environment of the S3 server that job runs read from and logs are written to. */
@@ -262,9 +264,14 @@ function parseStartJobRun(body: Record<string, unknown>): JobRunInput & { logUri
 }
 
 /** The spark-submit argument list of a run, as EMR Serverless builds it from the job driver. */
+/**
+ * The spark-submit of a job run: its driver in a YARN container (cluster deploy mode), as EMR
+ * Serverless runs drivers in workers of their own. The service's own keys become YARN's: the
+ * driver's environment (spark.emr-serverless.driverEnv.*) is the application master's.
+ */
 function sparkArgs(driver: SparkSubmitDriver): string[] {
-  const parameters = (driver.sparkSubmitParameters ?? "").split(/\s+/).filter(Boolean);
-  return [...parameters, driver.entryPoint, ...(driver.entryPointArguments ?? [])];
+  const parameters = (driver.sparkSubmitParameters ?? "").split(/\s+/).filter(Boolean).map((p) => p.replace(/^spark\.emr-serverless\.driverEnv\./, "spark.yarn.appMasterEnv."));
+  return ["--deploy-mode", "cluster", ...parameters, driver.entryPoint, ...(driver.entryPointArguments ?? [])];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,8 +290,13 @@ interface RunRecord extends FakeJobRun {
   /** JSON of the request without its clientToken, to tell a retry from a different run with a reused token. */
   fingerprint: string;
   child?: ChildProcess;
+  /** The YARN application of the run's driver, once YARN has accepted it. */
+  yarnApplication?: string;
+  /** spark-submit's own output (the YARN client's), for a run whose driver never started. */
   stdout: Buffer[];
   stderr: Buffer[];
+  /** The driver's own output (its YARN container's), once the run has ended and YARN has aggregated it. */
+  driverLogs?: { stdout: string; stderr: string };
   /** Settles after the last log upload started so far. */
   flushing: Promise<void>;
   timers: NodeJS.Timeout[];
@@ -536,6 +548,12 @@ class EmrServerless {
     // Whatever the driver left behind in its process group (a Python that ignored SIGTERM) goes too.
     if (run.child) killGroup(run.child, "SIGKILL");
     if (this.closed) return;
+    // The driver's own output, from its container (the application's first) once YARN has aggregated it.
+    if (run.yarnApplication) {
+      for (const [container, files] of await aggregatedContainerLogs(this.spark.hadoop, run.yarnApplication)) {
+        if (isFirstContainer(container)) run.driverLogs = { stdout: files.stdout ?? "", stderr: files.stderr ?? "" };
+      }
+    }
     await this.flushLogs(run);
     run.endedAt = new Date();
     if (run.state === "CANCELLING") setRunState(run, "CANCELLED", run.stateDetails);
@@ -552,8 +570,14 @@ class EmrServerless {
       return Promise.resolve({ code: 127, error: e instanceof Error ? e : new Error(String(e)) });
     }
     run.child = child;
-    child.stdout!.on("data", (chunk: Buffer) => run.stdout.push(chunk));
-    child.stderr!.on("data", (chunk: Buffer) => run.stderr.push(chunk));
+    const seen = (chunk: Buffer) => {
+      run.yarnApplication ??= applicationOf(Buffer.concat([...run.stderr, ...run.stdout]).toString("utf8"));
+      // A cancel that came before YARN named the application reaches it now.
+      if (run.yarnApplication && run.state === "CANCELLING") void killApplication(this.spark.hadoop, run.yarnApplication);
+      return chunk;
+    };
+    child.stdout!.on("data", (chunk: Buffer) => run.stdout.push(seen(chunk)));
+    child.stderr!.on("data", (chunk: Buffer) => run.stderr.push(seen(chunk)));
     return new Promise((resolve) => {
       child.once("error", (error) => resolve({ code: 127, error }));
       child.once("close", (code, signal) => resolve({ code: exitCodeOf(code, signal) }));
@@ -578,6 +602,8 @@ class EmrServerless {
   private cancel(run: RunRecord, details: string, graceSeconds: number): void {
     setRunState(run, "CANCELLING", details);
     const child = run.child;
+    // The driver runs in YARN: the service stops its application, then the client that waits on it.
+    if (run.yarnApplication) void killApplication(this.spark.hadoop, run.yarnApplication);
     if (child) {
       killGroup(child, "SIGTERM");
       run.timers.push(setTimeout(() => killGroup(child, "SIGKILL"), graceSeconds * 1000));
@@ -612,8 +638,13 @@ class EmrServerless {
     const { bucket, prefix } = parseLogUri(run.logUri!);
     const folder = `${prefix}applications/${run.applicationId}/jobs/${run.id}/SPARK_DRIVER`;
     try {
-      for (const [name, chunks] of [["stdout.gz", run.stdout], ["stderr.gz", run.stderr]] as const) {
-        await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}/${name}`, Body: gzipSync(Buffer.concat(chunks)) }));
+      // The driver's output once its container's logs are there; until then (and for a driver that
+      // never started) what the service itself saw of the submission.
+      const logs = run.driverLogs
+        ? [["stdout.gz", Buffer.from(run.driverLogs.stdout)], ["stderr.gz", Buffer.from(run.driverLogs.stderr)]] as const
+        : [["stdout.gz", Buffer.concat(run.stdout)], ["stderr.gz", Buffer.concat(run.stderr)]] as const;
+      for (const [name, body] of logs) {
+        await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}/${name}`, Body: gzipSync(body) }));
       }
     } catch (e) {
       run.logUploadError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -656,8 +687,10 @@ function setRunState(run: FakeJobRun, state: string, details = ""): void {
 
 function failureDetails(run: RunRecord, code: number, error: Error | undefined): string {
   if (error) return `Job failed: spark-submit could not start: ${error.message}`;
-  // The Python driver's stderr reaches spark-submit's stdout, so both are searched (stderr last, so it wins).
-  const output = `${Buffer.concat(run.stdout).toString("utf8")}\n${Buffer.concat(run.stderr).toString("utf8")}`;
+  // The driver's own output when its container ran, else the submission's (stderr last, so it wins).
+  const output = run.driverLogs
+    ? `${run.driverLogs.stdout}\n${run.driverLogs.stderr}`
+    : `${Buffer.concat(run.stdout).toString("utf8")}\n${Buffer.concat(run.stderr).toString("utf8")}`;
   const exception = lastException(output);
   return `Job failed, please check complete logs in configured logging destination. ExitCode: ${code}.${exception ? ` Last few exceptions: ${exception}` : ""}`;
 }

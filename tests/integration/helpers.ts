@@ -259,3 +259,20 @@ outputs:
   }
   return dir;
 }
+
+/**
+ * A complete run of the local root copied to another root (HDFS, S3) with the outputs named, as a
+ * team moves a run between stores: the data files first, then the manifest, its URIs rewritten.
+ */
+export async function copyRun(runId: string, toRoot: string, outputs: string[], storage: Storage = storageFor()): Promise<void> {
+  const manifest = await manifestOf(root(), runId);
+  const kept: Record<string, any> = {};
+  for (const name of outputs) {
+    const output = manifest.outputs[name];
+    if (!output) throw new Error(`run ${runId} has no output ${name}`);
+    const uri = `${toRoot}/runs/${runId}/${name}`;
+    for (const f of output.files) await storage.put(`${uri}/${f.path}`, readFileSync(join(output.uri, f.path)));
+    kept[name] = { ...output, uri };
+  }
+  await storage.put(`${toRoot}/runs/${runId}/_manifest.json`, JSON.stringify({ ...manifest, outputs: kept }, null, 2));
+}

@@ -2,9 +2,9 @@
  * One job definition, unchanged, on five targets: with its data in S3 (the loopback MinIO), local
  * Spark, a real standalone cluster (master + two workers on loopback), EMR steps and EMR
  * Serverless (loopback servers speaking their wire protocols, driven by the real SDK clients, that
- * execute the submitted spark-submit arguments on the Hadoop mini cluster's YARN: steps in cluster
- * deploy mode); with its data in HDFS, the yarn target in cluster deploy mode. The five runs must assign every customer to
- * the same segment.
+ * execute the submitted spark-submit arguments on the Hadoop mini cluster's YARN, steps and job
+ * runs in cluster deploy mode); with its data in HDFS, the yarn target in cluster deploy mode. The
+ * five runs must assign every customer to the same segment.
  */
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";

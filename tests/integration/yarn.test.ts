@@ -5,12 +5,14 @@
  * after the client died following the live application while a NodeManager (and its containers)
  * is killed, with outputs equal to an undisturbed run's; and bad input, each a documented exit code.
  */
-import { execFileSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort } from "../servers/minio.js";
-import { cliAsync, currentNodeManagers, ensureGenerated, GEN, hadoopEnv, manifestOf, readOutput, root, startCli, storageFor, writeProductJobs } from "./helpers.js";
+import { clusterPython } from "../../submitter/src/env/where.js";
+import { cliAsync, copyRun, currentNodeManagers, ensureGenerated, GEN, hadoopEnv, manifestOf, readOutput, repo, root, startCli, storageFor, writeProductJobs } from "./helpers.js";
 
 const hadoop = () => inject("hadoop");
 const hdfsRoot = () => `${hadoop().defaultFS}/lifecycle`;
@@ -59,7 +61,6 @@ describe("the yarn target on the Hadoop mini cluster", () => {
     ensureGenerated();
     const products = (await manifestOf(root(), GEN.runId)).outputs.products;
     const storage = storageFor();
-    const { readFileSync } = await import("node:fs");
     for (const f of products.files) await storage.put(`${hadoop().defaultFS}/lifecycle-input/products/${f.path}`, readFileSync(join(products.uri, f.path)));
     jobsDir = writeJobs(`${hadoop().defaultFS}/lifecycle-input/products`);
   });
@@ -131,6 +132,43 @@ describe("the yarn target on the Hadoop mini cluster", () => {
     console.log(`yarn: ${app.id} survived the loss of node ${managers[victim]!.nodeId}; ${disturbed.length} rows, as the undisturbed run`);
     expect(undisturbed.length).toBeGreaterThan(0);
     expect(disturbed).toEqual(undisturbed);
+  });
+
+  it("XGBoost on Spark, a package the nodes' Python lacks: the run's packed environment reaches the driver and executors; the AUC recounted from the outputs", async () => {
+    // The nodes' own Python (the NodeManagers' PATH) cannot import xgboost, nor pandas.
+    const nodePython = join(clusterPython(), "bin", "python3");
+    for (const m of ["xgboost", "pandas"]) expect(spawnSync(nodePython, ["-c", `import ${m}`]).status, m).not.toBe(0);
+    await copyRun(GEN.runId, hdfsRoot(), ["campaigns", "customers", "offer_truth"]);
+    // The shipped response job, its gradient-boosted trees XGBoost on Spark over two workers (barrier tasks).
+    const dir = join(jobsDir, "..", `${jobsDir.split("/").pop()}-xgb`);
+    mkdirSync(join(dir, "mllib-configs"), { recursive: true });
+    const models = readFileSync(join(repo, "jobs", "mllib-configs", "response_models.yaml"), "utf8");
+    const swapped = models.replace(/\n {2}gbt:\n {4}type: gbt\n {4}params: .*\n/, "\n  gbt:\n    type: xgboost\n    params: { n_estimators: 80, max_depth: 3, learning_rate: 0.1, num_workers: 2 }\n");
+    expect(swapped).not.toBe(models);
+    writeFileSync(join(dir, "mllib-configs", "response_models.yaml"), swapped);
+    const r = await cliAsync(["run", "response", "--jobs-dir", dir, "--run-id", "yarn-xgb", "--param", `source=${GEN.runId}`, "--target", "yarn", "--log-wait", "90", "--json"], { root: hdfsRoot(), env: hadoopEnv() });
+    expect(r.code, r.stderr.slice(-4000)).toBe(0);
+    const storage = storageFor();
+    // The environment went up, content-addressed, and the driver ran its Python.
+    const staged = /the Python environment (\S+) included/.exec(r.stderr)?.[1];
+    expect(staged).toMatch(new RegExp(`^${hdfsRoot()}/stage/python/[0-9a-f]{16}/environment\\.tar\\.gz$`));
+    expect(await storage.size(staged!)).toBeGreaterThan(50 * 2 ** 20);
+    const manifest = JSON.parse((await storage.readText(`${hdfsRoot()}/runs/yarn-xgb/_manifest.json`))!);
+    expect(manifest.engine.master).toBe("yarn");
+    expect(manifest.engine.python.executable).toMatch(/\/environment\/bin\/python3?$/);
+    expect(manifest.models.response_gbt.type).toBe("xgboost");
+    // The held-out AUC, recounted here (Mann-Whitney, ties half) from the scores and labels written.
+    const rows = (await readOutput(manifest.outputs.response_scores, storage)).filter((x) => x.split === "test");
+    const pos = rows.filter((x) => Number(x.label) === 1).map((x) => Number(x.p_gbt));
+    const neg = rows.filter((x) => Number(x.label) === 0).map((x) => Number(x.p_gbt));
+    let wins = 0;
+    for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
+    const auc = wins / (pos.length * neg.length);
+    const reported = manifest.metrics.response.models.gbt;
+    console.log(`yarn xgboost: ${rows.length} held-out rows, AUC ${auc.toFixed(4)} (reported ${reported.auc.toFixed(4)}, oracle ${reported.oracleAuc?.toFixed(4)}), fit ${reported.fitSeconds} s; driver Python ${manifest.engine.python.executable}`);
+    expect(reported.auc).toBeCloseTo(auc, 9);
+    expect(auc).toBeGreaterThan(0.6);
+    expect(reported.oracleAuc - auc).toBeLessThan(0.05);
   });
 
   it("bad input: each case a clear error and a documented exit code, never 1", async () => {

@@ -172,3 +172,46 @@ def test_a_segment_with_one_customer_is_reported_not_a_crash(spark, tmp_path):
     if single:  # the customer fell into the test split: one row, one class
         assert single[0]["rows"] == 1 and single[0]["auc"] is None and single[0]["note"].endswith("AUC is undefined")
     assert metrics["models"]["gbt"]["auc"] is not None
+
+
+def test_xgboost_on_spark_learns_saves_and_reloads(spark, tmp_path):
+    """A model of type xgboost (xgboost.spark): held-out AUC recounted with scikit-learn, against
+    single-node XGBoost fitted here on the same training rows; the saved pipeline reloads and
+    scores the same; its importance ranks the one informative column first."""
+    import xgboost
+    from pyspark.ml import PipelineModel
+    from pyspark.ml.functions import vector_to_array
+
+    params = {"n_estimators": 30, "max_depth": 3, "learning_rate": 0.3, "subsample": 1.0, "colsample_bytree": 1.0,
+              "min_child_weight": 1.0, "reg_lambda": 1.0, "reg_alpha": 0.0, "max_bin": 256, "random_state": 7}
+    config = {**CONFIG, "models": {"xgb": {"type": "xgboost", "params": params}}}
+    rows = make_rows(n=600, seed=5)
+    spark.createDataFrame(rows, SCHEMA).createOrReplaceTempView("t_rows")
+    ctx = {"runUri": str(tmp_path), "planModels": {}, "models": {}}
+    metrics = classifier.run(spark, {"kind": "mllib", "name": "resp", "input": "t_rows", "config": config, "fixedK": None}, lambda m: None, ctx)
+
+    preds = spark.table("t_predictions").toPandas()
+    test = preds[preds["split"] == "test"]
+    assert metrics["models"]["xgb"]["auc"] == pytest.approx(roc_auc_score(test["label"], test["p_xgb"]), abs=1e-9)
+    assert metrics["models"]["xgb"]["auc"] > 0.75
+
+    # Single-node XGBoost on the same rows: x (log1p) and the informative columns, same split.
+    by_id = {r[0]: r for r in rows}
+    train_ids = set(preds.loc[preds["split"] == "train", "row_id"])
+    def features(r):
+        return [math.log1p(r[4]), float(r[5]) if r[5] is not None else np.nan, float(r[2] == "loyalty"), float(r[3] == "potential")]
+    xt = np.array([features(by_id[i]) for i in sorted(train_ids)])
+    yt = np.array([by_id[i][6] for i in sorted(train_ids)], dtype=int)
+    local = xgboost.XGBClassifier(**{k: v for k, v in params.items()}).fit(xt, yt)
+    xs = np.array([features(by_id[i]) for i in test["row_id"]])
+    local_auc = roc_auc_score(test["label"], local.predict_proba(xs)[:, 1])
+    assert abs(metrics["models"]["xgb"]["auc"] - local_auc) < 0.03, (metrics["models"]["xgb"]["auc"], local_auc)
+
+    assert ctx["models"]["resp_xgb"]["type"] == "xgboost"
+    loaded = PipelineModel.load(ctx["models"]["resp_xgb"]["uri"])
+    again = loaded.transform(spark.table("t_rows")).select("row_id", vector_to_array("probability")[1].alias("p"))
+    diff = spark.table("t_predictions").join(again, "row_id").selectExpr("max(abs(p - p_xgb)) AS d").first()["d"]
+    assert diff < 1e-6
+    importance = spark.table("t_importance").orderBy("rank").collect()
+    assert importance[0]["feature"] == "x"
+    assert sum(r["importance"] for r in importance) == pytest.approx(1.0)

@@ -13,12 +13,35 @@ from .vectors import vector_to_array
 from pyspark.ml.stat import Summarizer
 from pyspark.sql import functions as F
 
-from .errors import INVALID_INPUT, RunnerError
+from .errors import ENVIRONMENT, INVALID_INPUT, RunnerError
 from .metrics import importance_by_column
 
 LABEL = "__label"
 MAX_GROUPS = 100
 ESTIMATORS = {"gbt": GBTClassifier, "logistic": LogisticRegression}
+
+
+def xgboost_estimator(spark, params):
+    """XGBoost on Spark: xgboost.spark.SparkXGBClassifier, trained by num_workers tasks at once.
+
+    The xgboost package is not on a cluster's Python: a plan with an xgboost model carries it in the
+    run's packed environment, which the submitter ships (README "Python packages"). It is imported
+    here, when a model asks for it, so the rest of the runner needs pyspark and numpy only."""
+    try:
+        from xgboost.spark import SparkXGBClassifier
+    except ImportError as e:
+        raise RunnerError(ENVIRONMENT, f"a model of type xgboost needs the xgboost package, and this Python lacks it ({e})",
+                          fix="run it through sparkjobs, which ships the plan's Python environment; or install jobs/runner/requirements-xgboost.txt on the cluster's Python")
+    params = dict(params)
+    slots = spark.sparkContext.defaultParallelism
+    workers = params.pop("num_workers", None) or max(1, min(slots, 32))
+    return SparkXGBClassifier(features_col="features", label_col=LABEL, num_workers=workers, **params)
+
+
+def estimator_for(spark, spec):
+    if spec["type"] == "xgboost":
+        return xgboost_estimator(spark, spec["params"])
+    return ESTIMATORS[spec["type"]](featuresCol="features", labelCol=LABEL, **spec["params"])
 
 
 def unit_hash(seed, column):
@@ -237,6 +260,10 @@ def _importance(name, kind, fitted, prepared_train, config):
     slots = _slot_names(prepared_train)
     if kind == "gbt":
         weights = fitted.featureImportances.toArray().tolist()
+    elif kind == "xgboost":
+        # Total gain of the splits on each slot (slots never split on are left out by XGBoost).
+        gain = fitted.get_feature_importances(importance_type="total_gain")
+        weights = [float(gain.get(f"f{i}", 0.0)) for i in range(len(slots))]
     else:
         std = prepared_train.select(Summarizer.std(F.col("features")).alias("s")).first()["s"].toArray()
         weights = [abs(c) * s for c, s in zip(fitted.coefficients.toArray().tolist(), std)]
@@ -276,8 +303,7 @@ def run(spark, stage, log, ctx):
     for name in model_names:
         spec = config["models"][name]
         t = time.time()
-        estimator = ESTIMATORS[spec["type"]](featuresCol="features", labelCol=LABEL, **spec["params"])
-        fitted = estimator.fit(prepared_train)
+        fitted = estimator_for(spark, spec).fit(prepared_train)
         seconds = time.time() - t
         pipeline = PipelineModel(stages=[*prep.stages, fitted])
         model_id = f"{stage['name']}_{name}"

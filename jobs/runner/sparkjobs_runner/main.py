@@ -5,6 +5,7 @@ import hashlib
 import json
 import re
 import pkgutil
+import platform
 import sys
 import time
 import traceback
@@ -149,7 +150,8 @@ def execute(spark, plan, digest):
         "planSha256": digest,
         "status": "succeeded",
         "engine": {"sparkVersion": spark.version, "master": spark.sparkContext.master,
-                   "applicationId": spark.sparkContext.applicationId},
+                   "applicationId": spark.sparkContext.applicationId,
+                   "python": {"version": platform.python_version(), "executable": sys.executable}},
         "startedAt": started_at,
         "finishedAt": now(),
         "durationMs": int((time.time() - t0) * 1000),

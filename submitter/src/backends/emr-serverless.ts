@@ -18,6 +18,7 @@ import {
 import type { RunPlan } from "../../../schemas/src/index.js";
 import { fromAwsError } from "../aws/errors.js";
 import { SparkjobsError } from "../errors.js";
+import { serverlessPythonEnvConf } from "../stage/python-env.js";
 import { runnerArgs, type Staged } from "../stage/stage.js";
 import type { Storage } from "../stage/storage.js";
 import { systemClock, type Clock } from "../wait/poll.js";
@@ -58,7 +59,7 @@ export function clientToken(runId: string, attempt: number): string {
 /** spark-submit parameters as the one string EMR Serverless takes: no value may hold whitespace. */
 export function sparkSubmitParameters(plan: RunPlan, staged: Staged): string {
   const parts = ["--py-files", staged.pyFilesUri];
-  for (const [k, v] of Object.entries(plan.sparkConf)) {
+  for (const [k, v] of Object.entries({ ...plan.sparkConf, ...serverlessPythonEnvConf(staged.pythonEnv) })) {
     if (/\s/.test(k) || /\s/.test(v) || v === "") {
       throw new SparkjobsError("definition", `sparkConf ${k}=${JSON.stringify(v)} cannot be passed to EMR Serverless`, {
         fix: "EMR Serverless takes spark-submit parameters as one space-separated string: use values without spaces",
@@ -104,6 +105,7 @@ export function runStateOfJobRun(state: string): RunStatus["state"] {
 
 export class EmrServerlessBackend implements Backend {
   readonly target = "emr-serverless";
+  readonly shipsPythonEnv = true;
   private readonly clock: Clock;
 
   constructor(private readonly options: EmrServerlessBackendOptions) {

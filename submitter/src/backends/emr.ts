@@ -24,6 +24,7 @@ import {
 import type { RunPlan, TransientCluster } from "../../../schemas/src/index.js";
 import { fromAwsError } from "../aws/errors.js";
 import { SparkjobsError } from "../errors.js";
+import { pythonEnvSubmitArgs } from "../stage/python-env.js";
 import { runnerArgs, type Staged } from "../stage/stage.js";
 import type { Storage } from "../stage/storage.js";
 import { systemClock, type Clock } from "../wait/poll.js";
@@ -59,6 +60,7 @@ export function stepName(plan: RunPlan): string {
 export function emrStep(plan: RunPlan, staged: Staged): StepConfig {
   const args = ["spark-submit", "--deploy-mode", "cluster", "--name", `sparkjobs-${plan.job.name}-${plan.runId}`];
   for (const [k, v] of Object.entries(plan.sparkConf)) args.push("--conf", `${k}=${v}`);
+  args.push(...pythonEnvSubmitArgs(staged.pythonEnv, true));
   args.push("--py-files", staged.pyFilesUri, staged.runnerUri, ...runnerArgs(staged));
   const step: StepConfig = { Name: stepName(plan), ActionOnFailure: "CONTINUE", HadoopJarStep: { Jar: "command-runner.jar", Args: args } };
   const chars = [step.Name!, step.HadoopJarStep!.Jar!, ...args].reduce((n, s) => n + s.length, 0);
@@ -91,6 +93,7 @@ export function runStateOfStep(state: string): RunStatus["state"] {
 
 export class EmrBackend implements Backend {
   readonly target = "emr";
+  readonly shipsPythonEnv = true;
   private readonly clock: Clock;
   private readonly clusters = new Map<string, { clusterId: string; logUri?: string }>();
 

@@ -133,7 +133,8 @@ export class SparkSubmitBackend implements Backend {
     const logStream = createWriteStream(logFile);
     // A driver log that cannot be written (a full disk) is said once; the log is still kept in memory for errors.
     logStream.on("error", (e: NodeJS.ErrnoException) => this.options.onLog?.(`[sparkjobs] warning: the driver log ${logFile} cannot be written (${e.code ?? e.message}); its last lines are kept for errors`));
-    const python = env.SPARKJOBS_SPARK_SUBMIT ? (env.PYSPARK_PYTHON ?? "python3") : pythonPath(env);
+    // A run with Python packages runs its built environment (stage/python-env.ts) on this machine.
+    const python = staged.pythonEnv?.python ?? (env.SPARKJOBS_SPARK_SUBMIT ? (env.PYSPARK_PYTHON ?? "python3") : pythonPath(env));
     const child = spawn(sparkSubmit, sparkSubmitArgs(plan, staged, this.master, this.driverMemory, classPath, this.options.executorS3aJars ?? false), {
       env: { ...env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, SPARK_LOCAL_IP: env.SPARK_LOCAL_IP ?? "127.0.0.1" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -45,6 +45,12 @@ export interface Backend {
   submit(plan: RunPlan, staged: Staged): Promise<Submission>;
   status(submission: Submission): Promise<RunStatus>;
   cancel(submission: Submission): Promise<void>;
+  /**
+   * True when the driver and executors run in containers of their own (YARN, EMR, EMR Serverless):
+   * a run's Python environment reaches them as a staged archive. Otherwise they run on this
+   * machine and use the built environment in place.
+   */
+  readonly shipsPythonEnv?: boolean;
   /** The last lines of the driver's log. */
   logs(submission: Submission, tailLines: number): Promise<string>;
   /**

@@ -21,6 +21,7 @@ import { SparkjobsError } from "../errors.js";
 import { sparkSubmitPath, venvDir } from "../env/where.js";
 import { joinUri } from "../plan/build.js";
 import type { HadoopConf } from "../stage/hadoop-conf.js";
+import { pythonEnvSubmitArgs } from "../stage/python-env.js";
 import { runnerArgs, type Staged } from "../stage/stage.js";
 import type { Storage } from "../stage/storage.js";
 import { zip } from "../stage/zip.js";
@@ -115,12 +116,14 @@ export function yarnSubmitArgs(plan: RunPlan, staged: Staged, o: { deployMode: s
   if (o.deployMode === "cluster") args.push("--conf", "spark.yarn.submit.waitAppCompletion=false");
   if (o.archive) args.push("--conf", `spark.yarn.archive=${o.archive}`);
   for (const [k, v] of Object.entries(plan.sparkConf)) args.push("--conf", `${k}=${v}`);
+  args.push(...pythonEnvSubmitArgs(staged.pythonEnv, o.deployMode === "cluster"));
   args.push("--py-files", staged.pyFilesUri, staged.runnerUri, ...runnerArgs(staged));
   return args;
 }
 
 export class YarnBackend implements Backend {
   readonly target = "yarn";
+  readonly shipsPythonEnv = true;
   private readonly deployMode: "cluster" | "client";
   private readonly env: NodeJS.ProcessEnv;
   private readonly fetch: typeof fetch;

@@ -34,6 +34,8 @@ export interface PlanContext {
   engineConf?: Record<string, string>;
   /** The source definition an ingest stage reads, resolved (paths absolute). */
   sources?: PlanSources;
+  /** Python packages beyond pyspark and numpy (stage/python-env.ts jobPythonPackages). */
+  pythonPackages?: string[];
 }
 
 /** Settings every run gets: UTC, microsecond timestamps, the v1 committer (never v2 on S3). */
@@ -142,6 +144,7 @@ export function buildPlan(job: LoadedJob, ctx: PlanContext): RunPlan {
     checks: planChecks(def, outputs, ctx.params),
     tables: tableSchemas,
     sparkConf: { ...BASE_SPARK_CONF, ...(ctx.engineConf ?? {}), ...def.sparkConf },
+    ...(ctx.pythonPackages?.length ? { python: { packages: ctx.pythonPackages } } : {}),
   };
 }
 

@@ -83,6 +83,8 @@ export async function resolveModels(
   params: Record<string, ParamValue>,
   storage: Storage,
   root: string,
+  /** Filled with each model's type (gbt, xgboost, ...) as its run saved it. */
+  types?: Record<string, string>,
 ): Promise<Record<string, string>> {
   const uris: Record<string, string> = {};
   const problems: Problem[] = [];
@@ -103,6 +105,7 @@ export async function resolveModels(
         problems.push({ ...where, message: `run ${source} saved no model named ${wanted} (${names.length ? `it saved ${names.join(", ")}` : "it saved none"})` });
       } else {
         uris[name] = model.uri;
+        if (types && typeof model.type === "string") types[name] = model.type;
       }
     }
   }

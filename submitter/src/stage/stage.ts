@@ -3,11 +3,12 @@
  * with unchanged code uploads no code; a plan is never overwritten with different bytes.
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { RunPlan } from "../../../schemas/src/index.js";
 import { packageRoot } from "../env/where.js";
 import { DEFAULT_SERIES, joinUri, planSha256, planText } from "../plan/build.js";
+import type { PythonEnv } from "./python-env.js";
 import type { Storage } from "./storage.js";
 import { zip } from "./zip.js";
 
@@ -46,6 +47,11 @@ export interface Staged {
   uploaded: string[];
   /** The history series of the run (not part of the plan: the same plan may be run for another series). */
   series?: string;
+  /**
+   * The run's Python environment (plans with python packages): its python on this machine, and the
+   * packed archive's URI under the root when the backend's containers unpack it (--archives).
+   */
+  pythonEnv?: { hash: string; python: string; archiveUri?: string };
 }
 
 /** The runner's arguments: the plan, and the series when it is not the default one. */
@@ -53,7 +59,7 @@ export function runnerArgs(staged: Staged): string[] {
   return ["--plan", staged.planUri, ...(staged.series && staged.series !== DEFAULT_SERIES ? ["--series", staged.series] : [])];
 }
 
-export async function stageRun(storage: Storage, root: string, plan: RunPlan, bundle: RunnerBundle): Promise<Staged> {
+export async function stageRun(storage: Storage, root: string, plan: RunPlan, bundle: RunnerBundle, pythonEnv?: { env: PythonEnv; ship: boolean }): Promise<Staged> {
   const uploaded: string[] = [];
   const putOnce = async (uri: string, body: Buffer | string) => {
     const size = await storage.size(uri);
@@ -69,5 +75,19 @@ export async function stageRun(storage: Storage, root: string, plan: RunPlan, bu
   const sha = planSha256(plan);
   const planUri = joinUri(root, "stage", "plans", `${sha}.json`);
   await putOnce(planUri, planText(plan));
-  return { planUri, planSha256: sha, runnerUri, pyFilesUri, uploaded };
+  let staged: Staged["pythonEnv"];
+  if (pythonEnv) {
+    const { env, ship } = pythonEnv;
+    staged = { hash: env.hash, python: env.python };
+    if (ship) {
+      // Content-addressed like the code: the same packages on the same Python are uploaded once.
+      const archiveUri = joinUri(root, "stage", "python", env.hash, "environment.tar.gz");
+      if ((await storage.size(archiveUri)) !== statSync(env.archive).size) {
+        await storage.put(archiveUri, readFileSync(env.archive));
+        uploaded.push(archiveUri);
+      }
+      staged.archiveUri = archiveUri;
+    }
+  }
+  return { planUri, planSha256: sha, runnerUri, pyFilesUri, uploaded, ...(staged ? { pythonEnv: staged } : {}) };
 }
