@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { EXIT_CODES, formatError, SparkjobsError } from "./errors.js";
 import { packageRoot } from "./env/where.js";
 import { checkRunId, checkSeries, resolveRoot } from "./config/locations.js";
+import type { Backend } from "./backends/types.js";
 
 interface CommonOptions {
   root: string;
@@ -288,13 +289,33 @@ export function buildProgram(): Command {
 
   targetFlags(withParams(common(program.command("pipeline <name>").description("run a pipeline (jobs/pipelines/<name>.yaml): its jobs in order, each reading the earlier ones' outputs; a rerun with the same --run-id reuses complete steps"))))
     .option("--timeout <seconds>", "give up on a step (and cancel it) after this long", "3600")
-    .action(async (name: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string }) => {
+    .option("--no-session", "local and standalone: run each step in a Spark application of its own (by default the steps share one)")
+    .action(async (name: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string; session?: boolean }) => {
       const { loadPipeline, runPipeline } = await import("./pipeline.js");
       const { parseParamArgs } = await import("./config/params.js");
       const pipeline = loadPipeline(jobsDirs(opts), name);
-      const result = await runPipeline(pipeline, { ...(opts.runId ? { runId: opts.runId } : {}), params: parseParamArgs(opts.param), log }, (step) =>
-        runJob(step.job, { ...opts, param: Object.entries(step.params).map(([k, v]) => `${k}=${v}`), runId: step.runId }),
-      );
+      // One Spark application for the steps, on the targets whose driver this process starts.
+      let session: import("./backends/session.js").SessionBackend | undefined;
+      if (opts.session !== false && ["local", "standalone"].includes(opts.target)) {
+        const { SessionBackend } = await import("./backends/session.js");
+        const root = resolveRoot(opts.root);
+        session = new SessionBackend({
+          backend: await backendFrom({ ...opts, root }),
+          apart: () => backendFrom({ ...opts, root }),
+          storage: await storageFor(),
+          root,
+          name: name.slice(0, 40),
+          log,
+        });
+      }
+      let result;
+      try {
+        result = await runPipeline(pipeline, { ...(opts.runId ? { runId: opts.runId } : {}), params: parseParamArgs(opts.param), log }, (step) =>
+          runJob(step.job, { ...opts, param: Object.entries(step.params).map(([k, v]) => `${k}=${v}`), runId: step.runId }, session),
+        );
+      } finally {
+        await session?.close();
+      }
       if (opts.json) return printJson(result);
       const { textTable } = await import("./report/table.js");
       process.stdout.write(`pipeline ${result.runId} (${result.pipeline}) succeeded in ${(result.durationMs / 1000).toFixed(1)} s\n\n`);
@@ -410,13 +431,13 @@ function runJson(result: import("./run.js").RunResult) {
 let cancelCurrent: (() => Promise<void>) | undefined;
 let jobsSaid = false;
 
-async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string }) {
+async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string }, shared?: Backend) {
   const { parseParamArgs } = await import("./config/params.js");
   const { executeRun } = await import("./run.js");
   const timeout = Number(opts.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new SparkjobsError("usage", `--timeout ${opts.timeout} is not a positive number of seconds`);
   const root = resolveRoot(opts.root);
-  const backend = await backendFrom({ ...opts, root });
+  const backend = shared ?? (await backendFrom({ ...opts, root }));
   const dirs = jobsDirs(opts);
   if (!jobsSaid) {
     jobsSaid = true;

@@ -5,10 +5,10 @@
  * outputs and models through their manifests. The other test files run the same steps with the same run
  * ids and parameters, so whichever comes first runs a step and the other reuses it.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cli, cliJson, GEN, manifestOf, PIPELINE, root, TARGET_BUDGET } from "./helpers.js";
+import { cli, cliJson, ensureGenerated, GEN, manifestOf, PIPELINE, root, TARGET_BUDGET, writeProductJobs } from "./helpers.js";
 
 const ARGS = ["pipeline", "precision-marketing", "--param", `customers=${GEN.customers}`, "--param", `seed=${GEN.seed}`, "--param", `budget=${TARGET_BUDGET}`, "--run-id", PIPELINE];
 const STEPS = ["generate", "segments", "pca", "response", "score", "uplift", "score_uplift", "target", "target_uplift", "recommend", "basket_rules", "clv", "kpis"];
@@ -49,6 +49,44 @@ describe("pipeline precision-marketing", () => {
     expect(result.code).toBe(0);
     expect(json.steps.every((s: any) => s.reused)).toBe(true);
     expect(result.stderr).not.toContain("submitted run");
+  });
+
+  it("its steps share one Spark application; a failing step stops it, named, with the runner's own message; the rerun reuses what finished", async () => {
+    ensureGenerated();
+    const products = (await manifestOf(root(), GEN.runId)).outputs.products;
+    const dir = writeProductJobs(products.uri, "the shared data set", {
+      first: "SELECT product_id, category, name, list_price FROM products WHERE list_price > 10",
+      broken: "SELECT product_id, category, name, list_price FROM products WHERE CASE WHEN list_price > 0 THEN raise_error('invalid input: planted failure in a pipeline step; fix: give products with negative prices') END IS NULL",
+      third: "SELECT product_id, category, name, list_price FROM products WHERE list_price <= 10",
+    });
+    mkdirSync(join(dir, "pipelines"));
+    const steps = (middle: string) => `name: three\nversion: 1\ndescription: three steps in one application\nsteps:\n  - { name: a, job: first }\n  - { name: b, job: ${middle} }\n  - { name: c, job: third }\n`;
+    writeFileSync(join(dir, "pipelines", "three.yaml"), steps("broken"));
+    const failed = cli(["pipeline", "three", "--jobs-dir", dir, "--run-id", "it-session", "--json"]);
+    expect(failed.code, failed.stderr.slice(-3000)).toBe(4);
+    const error = JSON.parse(failed.stdout).error;
+    expect(error.message).toBe("pipeline it-session stopped at step b (job broken, run it-session.b): run it-session.b failed: planted failure in a pipeline step");
+    expect(error.details.steps.map((s: any) => s.name)).toEqual(["a"]);
+    // One application: started once, two steps submitted to it, the third never.
+    expect(failed.stderr.match(/one Spark application for the pipeline's steps/g)).toHaveLength(1);
+    expect(failed.stderr.match(/submitted run it-session\.\w/g)).toEqual(["submitted run it-session.a", "submitted run it-session.b"]);
+    expect((await manifestOf(root(), "it-session.a")).status).toBe("succeeded");
+    expect(existsSync(join(root(), "runs", "it-session.b", "_manifest.json"))).toBe(false);
+    // The fixed pipeline, rerun under the same id: a is reused, b and c run (again in one application).
+    writeFileSync(join(dir, "pipelines", "three.yaml"), steps("first").replace("{ name: b, job: first }", "{ name: b, job: third }"));
+    const again = cliJson(["pipeline", "three", "--jobs-dir", dir, "--run-id", "it-session"]);
+    expect(again.result.code, again.result.stderr.slice(-3000)).toBe(0);
+    expect(again.json.steps.map((s: any) => [s.name, s.reused])).toEqual([["a", true], ["b", false], ["c", false]]);
+    const apps = await Promise.all(["b", "c"].map(async (s) => (await manifestOf(root(), `it-session.${s}`)).engine.applicationId));
+    expect(apps[0]).toBe(apps[1]);
+    const first = (await manifestOf(root(), "it-session.a")).engine.applicationId;
+    expect(first).not.toBe(apps[0]);
+    // The outputs are each step's own: b and c wrote the same rows (the same SQL), a the others.
+    const rows = async (s: string) => (await manifestOf(root(), `it-session.${s}`)).outputs.catalogue.rows;
+    expect(await rows("b")).toBe(await rows("c"));
+    expect((await rows("a")) + (await rows("b"))).toBe(products.rows);
+    // Nothing of the session is left running or on disk.
+    expect(readdirSync(join(root(), "stage", "sessions")).flatMap((d) => readdirSync(join(root(), "stage", "sessions", d)))).toEqual([]);
   });
 
   it("bad step parameters stop it before anything runs, naming the parameter (exit 2)", () => {

@@ -183,26 +183,16 @@ def already_complete(spark, plan, digest, manifest_uri):
                       where=manifest_uri, fix="a run id always means one plan: submit this plan under a new run id")
 
 
-def main(argv):
-    parser = argparse.ArgumentParser(prog="runner.py")
-    parser.add_argument("--plan", required=True, help="URI of the RunPlan JSON")
-    parser.add_argument("--series", default="default", help="history series: drift gates compare with its previous complete run")
-    args = parser.parse_args(argv)
-    if not SERIES.match(args.series):
-        parser.error(f"--series {args.series!r} is not 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit")
-
-    from pyspark.sql import SparkSession
-
-    spark = SparkSession.builder.appName("sparkjobs").getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
+def run_plan(spark, plan_uri, series):
+    """Runs one plan in this SparkSession: (exit code, the reported error or None). Never stops Spark."""
     plan = None
     try:
-        plan, digest = load_plan(spark, args.plan)
-        plan["history"] = {"uri": checks.history_uri(plan, args.series), "series": args.series}
+        plan, digest = load_plan(spark, plan_uri)
+        plan["history"] = {"uri": checks.history_uri(plan, series), "series": series}
         spark.sparkContext.setJobGroup(plan["runId"], f"sparkjobs {plan['job']['name']} {plan['runId']}")
         manifest_uri = plan["runUri"].rstrip("/") + "/_manifest.json"
         if already_complete(spark, plan, digest, manifest_uri):
-            return 0
+            return 0, None
         # A rerun starts by removing any manifest, so a crash halfway can never look complete.
         storage.delete(spark, manifest_uri)
         manifest, profiles = execute(spark, plan, digest)
@@ -214,17 +204,101 @@ def main(argv):
                 log(f"history entry {entry}")
         except Exception as e:  # noqa: BLE001 - the run is complete; a missing entry only leaves the next drift gate without a baseline
             log(f"warning: the history entry of run {plan['runId']} was not written: {describe(e)}")
-        return 0
+        return 0, None
     except RunnerError as e:
         report(e)
-        return e.exit_code
+        return e.exit_code, e.as_json()
     except Exception as e:  # noqa: BLE001 - the one place that turns a crash into a reported failure
-        rejected = raised_by_sql(e) or out_of_space(e, plan["runUri"] if plan else args.plan)
+        rejected = raised_by_sql(e) or out_of_space(e, plan["runUri"] if plan else plan_uri)
         if rejected:
             report(rejected)
-            return rejected.exit_code
+            return rejected.exit_code, rejected.as_json()
         traceback.print_exc()
-        report(RunnerError(JOB_FAILED, describe(e)))
-        return JOB_FAILED
+        error = RunnerError(JOB_FAILED, describe(e))
+        report(error)
+        return JOB_FAILED, error.as_json()
+
+
+def _with_plan_conf(spark, plan_uri):
+    """The plan's Spark SQL settings (spark.sql.*, which a running session can change), set for its
+    run; returns how to put the session's back. Other settings are the application's, fixed at its
+    start: the submitter sends a plan here only when they are the same."""
+    try:
+        conf = json.loads(storage.read_text(spark, plan_uri)).get("sparkConf", {})
+    except Exception:  # noqa: BLE001 - an unreadable plan is reported by run_plan
+        conf = {}
+    before = {}
+    for key, value in conf.items():
+        if key.startswith("spark.sql.") and spark.conf.isModifiable(key):
+            before[key] = spark.conf.get(key, None)
+            spark.conf.set(key, value)
+
+    def restore():
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+    return restore
+
+
+def _forget_views(spark):
+    """What one plan left in the session (its views and cached tables) is not seen by the next."""
+    spark.catalog.clearCache()
+    for table in spark.catalog.listTables():
+        if table.isTemporary:
+            spark.catalog.dropTempView(table.name)
+
+
+def serve(spark, session_uri, idle_seconds):
+    """One Spark application for many plans (a pipeline's steps): runs <session>/<n>.request.json
+    in order (a plan URI and a series), writing <session>/<n>.result.json (exit code, error) after
+    each, until <session>/end appears or no request comes for idle_seconds."""
+    session = session_uri.rstrip("/")
+    remote = "://" in session and not session.startswith("file:")
+    n, idle_since, delay = 1, time.time(), 0.05
+    log(f"session {session}: waiting for plans")
+    while True:
+        text = storage.read_text_if_exists(spark, f"{session}/{n}.request.json")
+        if text is not None:
+            request = json.loads(text)
+            restore = _with_plan_conf(spark, request["plan"])
+            try:
+                code, error = run_plan(spark, request["plan"], request.get("series", "default"))
+            finally:
+                restore()
+                _forget_views(spark)
+            storage.write_text_atomically(spark, f"{session}/{n}.result.json", json.dumps({"exitCode": code, "error": error}))
+            n, idle_since, delay = n + 1, time.time(), 0.05
+            continue
+        if storage.read_text_if_exists(spark, f"{session}/end") is not None:
+            log(f"session {session}: ended after {n - 1} plan(s)")
+            return 0
+        if time.time() - idle_since > idle_seconds:
+            log(f"session {session}: no plan for {idle_seconds} s; ending")
+            return 0
+        time.sleep(delay)
+        delay = min(delay * 1.5, 2.0 if remote else 0.25)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="runner.py")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--plan", help="URI of the RunPlan JSON")
+    which.add_argument("--session", help="URI of a folder of plan requests: run them in one application (a pipeline's steps)")
+    parser.add_argument("--series", default="default", help="history series: drift gates compare with its previous complete run")
+    parser.add_argument("--idle-seconds", type=int, default=900, help="with --session: end after this long without a request")
+    args = parser.parse_args(argv)
+    if not SERIES.match(args.series):
+        parser.error(f"--series {args.series!r} is not 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit")
+
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.appName("sparkjobs").getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    try:
+        if args.session:
+            return serve(spark, args.session, args.idle_seconds)
+        return run_plan(spark, args.plan, args.series)[0]
     finally:
         spark.stop()

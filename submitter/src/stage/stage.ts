@@ -52,10 +52,13 @@ export interface Staged {
    * packed archive's URI under the root when the backend's containers unpack it (--archives).
    */
   pythonEnv?: { hash: string; python: string; archiveUri?: string };
+  /** Submit the runner as a session (backends/session.ts): it runs the plans requested in this folder, not planUri alone. */
+  session?: string;
 }
 
-/** The runner's arguments: the plan, and the series when it is not the default one. */
+/** The runner's arguments: the plan, and the series when it is not the default one; or the session folder whose requests it runs. */
 export function runnerArgs(staged: Staged): string[] {
+  if (staged.session) return ["--session", staged.session];
   return ["--plan", staged.planUri, ...(staged.series && staged.series !== DEFAULT_SERIES ? ["--series", staged.series] : [])];
 }
 
