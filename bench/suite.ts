@@ -357,6 +357,26 @@ async function main() {
     const xgbOut = must(await measure(python, [join(repo, "bench", "peers", "xgboost_response.py"), "--root", opt.root, "--run", respId], sparkEnv), "XGBoost peer").stdout;
     const xgb = JSON.parse(xgbOut.slice(xgbOut.indexOf("{")));
 
+    // The precision-marketing pipeline (13 steps, its own generated data) in one Spark application
+    // against one application per step, at S: what the per-step start-up costs.
+    if (scale === "S") {
+      const pmArgs = (id: string) => ["pipeline", "precision-marketing", "--param", `customers=${customers}`, "--run-id", id, "--json"];
+      log(`${scale}: precision-marketing, one application per step (--no-session)`);
+      const apart = must(await sparkjobs([...pmArgs(`pm-apart-${stamp}`), "--no-session"]), "pipeline step by step");
+      log(`${scale}: precision-marketing in one application`);
+      const one = must(await sparkjobs(pmArgs(`pm-one-${stamp}`)), "pipeline in one application");
+      const stepsOf = (x: Measured) => JSON.parse(x.stdout).steps as { runId: string }[];
+      const inside = (x: Measured) => stepsOf(x).reduce((sum, step) => sum + manifest(step.runId).durationMs / 1000, 0);
+      const apps = (x: Measured) => new Set(stepsOf(x).map((step) => manifest(step.runId).engine.applicationId)).size;
+      figures.push({
+        id: "pipeline-one-application", what: "the precision-marketing pipeline (13 steps): one Spark application against one per step", scale,
+        a: { label: "sparkjobs pipeline (one application)", value: one.ms / 1000, unit: "s" },
+        b: { label: "sparkjobs pipeline --no-session", value: apart.ms / 1000, unit: "s" }, ratio: one.ms / apart.ms,
+        note: `inside Spark (the steps' manifests summed): ${inside(one).toFixed(1)} s in one application, ${inside(apart).toFixed(1)} s step by step; ` +
+          `wall over inside: ${(one.ms / 1000 / inside(one)).toFixed(2)} against ${(apart.ms / 1000 / inside(apart)).toFixed(2)}; ${apps(one)} against ${apps(apart)} Spark applications`,
+      });
+    }
+
     const m = scale === "M";
     const readNote = `${val.rows} rows; validation read ${(firstRead.bytesRead! / 2 ** 20).toFixed(0)} of ${(firstRead.bytes / 2 ** 20).toFixed(0)} MiB; median of ${opt.readReps}`;
     figures.push(
