@@ -38,7 +38,7 @@ const suite = xml.match(/<testsuite [^>]*>/)[0];
 const attr = (n) => Number((suite.match(new RegExp(` ${n}="(\\d+)"`)) || [0, 0])[1]);
 const runnerFailed = attr("failures") + attr("errors");
 passed += attr("tests") - runnerFailed - attr("skipped"); failed += runnerFailed; skipped += attr("skipped");
-// Where the time went: each integration file's wall time, slowest first.
+// Where the time went: the wall time of every integration file, slowest first.
 const integ = JSON.parse(fs.readFileSync(`${dir}/integration.json`, "utf8"));
 const files = integ.testResults.map((t) => [(t.endTime - t.startTime) / 1000, t.name.replace(/^.*\/tests\//, "tests/")]).sort((a, b) => b[0] - a[0]);
 console.log("integration files, wall seconds:");
