@@ -31,8 +31,33 @@ def read_text_if_exists(spark, uri):
     return read_text(spark, uri) if fs.exists(path) else None
 
 
+def _local(uri):
+    """The path of a URI on this machine's file system, or None for any other."""
+    if uri.startswith("file:"):
+        from urllib.parse import urlparse
+        from urllib.request import url2pathname
+        return url2pathname(urlparse(uri).path)
+    return None if "://" in uri else uri
+
+
 def write_text_atomically(spark, uri, text):
-    """Writes to a temporary name, then renames: a reader sees the whole file or none."""
+    """Writes to a temporary name, then renames: a reader sees the whole file or none. A local file
+    is written by Python (Hadoop's local file system would leave a .crc file beside it)."""
+    local = _local(uri)
+    if local is not None:
+        os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
+        tmp = f"{local}.tmp-{os.getpid()}"
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, local)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        return
     fs, path = _fs_and_path(spark, uri)
     tmp = spark._jvm.org.apache.hadoop.fs.Path(uri + ".tmp")
     out = fs.create(tmp, True)
