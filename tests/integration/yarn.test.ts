@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort } from "../servers/minio.js";
 import { clusterPython } from "../../submitter/src/env/where.js";
-import { cliAsync, copyRun, currentNodeManagers, ensureGenerated, GEN, hadoopEnv, manifestOf, readOutput, repo, root, startCli, storageFor, writeProductJobs } from "./helpers.js";
+import { cliAsync, copyRun, currentNodeManagers, ensureGenerated, ensureSegmentation, GEN, hadoopEnv, manifestOf, readOutput, repo, root, SEG, startCli, storageFor, writeProductJobs } from "./helpers.js";
 
 const hadoop = () => inject("hadoop");
 const hdfsRoot = () => `${hadoop().defaultFS}/lifecycle`;
@@ -138,7 +138,9 @@ describe("the yarn target on the Hadoop mini cluster", () => {
     // The nodes' own Python (the NodeManagers' PATH) cannot import xgboost, nor pandas.
     const nodePython = join(clusterPython(), "bin", "python3");
     for (const m of ["xgboost", "pandas"]) expect(spawnSync(nodePython, ["-c", `import ${m}`]).status, m).not.toBe(0);
+    ensureSegmentation();
     await copyRun(GEN.runId, hdfsRoot(), ["campaigns", "customers", "offer_truth"]);
+    await copyRun(SEG.runId, hdfsRoot(), ["customer_features", "customer_segments"]);
     // The shipped response job, its gradient-boosted trees XGBoost on Spark over two workers (barrier tasks).
     const dir = join(jobsDir, "..", `${jobsDir.split("/").pop()}-xgb`);
     mkdirSync(join(dir, "mllib-configs"), { recursive: true });
@@ -146,7 +148,7 @@ describe("the yarn target on the Hadoop mini cluster", () => {
     const swapped = models.replace(/\n {2}gbt:\n {4}type: gbt\n {4}params: .*\n/, "\n  gbt:\n    type: xgboost\n    params: { n_estimators: 80, max_depth: 3, learning_rate: 0.1, num_workers: 2 }\n");
     expect(swapped).not.toBe(models);
     writeFileSync(join(dir, "mllib-configs", "response_models.yaml"), swapped);
-    const r = await cliAsync(["run", "response", "--jobs-dir", dir, "--run-id", "yarn-xgb", "--param", `source=${GEN.runId}`, "--target", "yarn", "--log-wait", "90", "--json"], { root: hdfsRoot(), env: hadoopEnv() });
+    const r = await cliAsync(["run", "response", "--jobs-dir", dir, "--run-id", "yarn-xgb", "--param", `source=${GEN.runId}`, "--param", `segments=${SEG.runId}`, "--target", "yarn", "--log-wait", "90", "--json"], { root: hdfsRoot(), env: hadoopEnv() });
     expect(r.code, r.stderr.slice(-4000)).toBe(0);
     const storage = storageFor();
     // The environment went up, content-addressed, and the driver ran its Python.

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { aggregatedLogDirs, isFirstContainer, parseAggregatedLog, readVLong } from "../../submitter/src/backends/yarn-logs.js";
 import { appName, runTag, yarnState, yarnSubmitArgs } from "../../submitter/src/backends/yarn.js";
 import { hdfsAuthority, parseSiteXml, resourceManagerUrl, webHdfsUrl } from "../../submitter/src/stage/hadoop-conf.js";
-import { hdfsPath } from "../../submitter/src/stage/webhdfs.js";
+import { hdfsPath, WebHdfsStorage } from "../../submitter/src/stage/webhdfs.js";
 import type { RunPlan } from "../../schemas/src/index.js";
 
 /** Hadoop TFile's writeVLong, written here from its specification, to encode test records. */
@@ -179,3 +179,27 @@ describe("Hadoop client configuration", () => {
     expect(hdfsPath("hdfs://nn")).toBe("/");
   });
 });
+
+describe("WebHDFS requests", () => {
+  const conf = new Map([["fs.defaultFS", "hdfs://nn:8020"], ["dfs.namenode.http-address", "nn:9870"]]);
+  const dropped = () => Object.assign(new TypeError("fetch failed"), { cause: { code: "UND_ERR_SOCKET", message: "other side closed" } });
+
+  it("a connection the NameNode closed under a request is tried again, twice", async () => {
+    const calls: string[] = [];
+    let drops = 2;
+    const fetch = (async (url: string) => {
+      calls.push(new URL(url).searchParams.get("op")!);
+      if (drops-- > 0) throw dropped();
+      return new Response(JSON.stringify({ RemoteException: { exception: "FileNotFoundException", message: "no" } }), { status: 404 });
+    }) as unknown as typeof globalThis.fetch;
+    const storage = new WebHdfsStorage({ conf, env: { HADOOP_USER_NAME: "u" }, fetch });
+    expect(await storage.size("hdfs:///x")).toBeUndefined();
+    expect(calls).toEqual(["GETFILESTATUS", "GETFILESTATUS", "GETFILESTATUS"]);
+
+    const always = (async () => {
+      throw dropped();
+    }) as unknown as typeof globalThis.fetch;
+    await expect(new WebHdfsStorage({ conf, env: { HADOOP_USER_NAME: "u" }, fetch: always }).size("hdfs:///x")).rejects.toThrow(/cannot be reached \(UND_ERR_SOCKET\)/);
+  });
+});
+

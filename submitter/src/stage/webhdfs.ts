@@ -85,7 +85,7 @@ export class WebHdfsStorage implements Storage {
     const { url, base } = this.url(uri, op, params);
     let response: Response;
     try {
-      response = await this.fetch(url, { method, redirect: "follow" });
+      response = await this.toNameNode(url, method, op);
       if (body !== undefined && response.status === 200) {
         // noredirect=true: the NameNode answers with the DataNode's address, and the body goes there.
         const { Location } = (await response.json()) as { Location: string };
@@ -99,6 +99,24 @@ export class WebHdfsStorage implements Storage {
       });
     }
     return response;
+  }
+
+  /**
+   * One request to the NameNode. A connection the server closed under a request (a kept-alive
+   * connection it had just dropped) is tried again, twice, for every operation but RENAME, the one
+   * whose second attempt could answer differently; a CREATE here only asks where to write (the
+   * body goes to a DataNode after), so asking again is safe.
+   */
+  private async toNameNode(url: string, method: string, op: string): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.fetch(url, { method, redirect: "follow" });
+      } catch (e) {
+        const code = (e as { cause?: { code?: string } }).cause?.code;
+        if (op === "RENAME" || attempt >= 3 || !["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"].includes(code ?? "")) throw e;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
   }
 
   /** An error answer as a SparkjobsError naming the operation, the URI and HDFS's own message. */
