@@ -51,8 +51,13 @@ export interface FakeJobRun {
   clientToken: string;
   state: string;
   stateDetails: string;
-  /** The spark-submit argument list: sparkSubmitParameters split on whitespace, entryPoint, entryPointArguments. */
+  /**
+   * The spark-submit argument list: cluster deploy mode, sparkSubmitParameters split on whitespace
+   * (the service's driverEnv keys as YARN's appMasterEnv), entryPoint, entryPointArguments.
+   */
   args: string[];
+  /** The YARN application of the run's driver, once YARN has accepted it. */
+  yarnApplication?: string;
   executionRole: string;
   /** The S3 monitoring log URI, when the run was given one. */
   logUri?: string;
@@ -290,8 +295,6 @@ interface RunRecord extends FakeJobRun {
   /** JSON of the request without its clientToken, to tell a retry from a different run with a reused token. */
   fingerprint: string;
   child?: ChildProcess;
-  /** The YARN application of the run's driver, once YARN has accepted it. */
-  yarnApplication?: string;
   /** spark-submit's own output (the YARN client's), for a run whose driver never started. */
   stdout: Buffer[];
   stderr: Buffer[];

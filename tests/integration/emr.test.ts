@@ -240,16 +240,27 @@ describe("EMR steps and EMR Serverless job runs", () => {
       expect(runs.map((x) => [x.clientToken, x.state])).toEqual([["sls-fail", "FAILED"], ["_2.sls-fail", "FAILED"], ["_3.sls-fail", "SUCCESS"]]);
     });
 
-    it("SIGTERM cancels the job run: CancelJobRun, CANCELLED, exit 130", async () => {
+    it("SIGTERM cancels the job run: CancelJobRun, CANCELLED, its YARN application KILLED, exit 130", async () => {
       const child = startCli(["run", "endless", "--jobs-dir", jobsDir, "--run-id", "sls-cancel", "--target", "emr-serverless", "--application-id", appId, "--execution-role-arn", ROLE, "--log-wait", "5"], { root: s3Root(), env: env() });
       const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
       const run = () => serverless.application(appId)!.runs.find((x) => x.clientToken === "sls-cancel");
-      await until(() => run()?.state === "RUNNING", 120_000);
-      await new Promise((r) => setTimeout(r, 3000));
+      // The driver runs in a YARN container (cluster deploy mode), its application RUNNING.
+      await until(() => run()?.state === "RUNNING" && run()?.yarnApplication !== undefined, 180_000);
+      expect(run()!.args.slice(0, 2)).toEqual(["--deploy-mode", "cluster"]);
+      const yarnApp = async () => ((await (await fetch(`${inject("hadoop").resourceManager}/ws/v1/cluster/apps/${run()!.yarnApplication}`)).json()) as { app: { state: string; finalStatus: string } }).app;
+      for (let i = 0; i < 240 && (await yarnApp()).state !== "RUNNING"; i++) await new Promise((r) => setTimeout(r, 500));
+      expect((await yarnApp()).state).toBe("RUNNING");
       child.kill("SIGTERM");
       expect(await exited).toBe(130);
       await until(() => run()?.state === "CANCELLED", 60_000);
       expect(serverless.requests.some((q) => q.operation === "CancelJobRun" && q.status === 200)).toBe(true);
+      // The service stopped the driver's application, not only the client that waited on it.
+      let yarn: { state: string; finalStatus: string } | undefined;
+      for (let i = 0; i < 60 && yarn?.state !== "KILLED"; i++) {
+        yarn = await yarnApp();
+        if (yarn.state !== "KILLED") await new Promise((r) => setTimeout(r, 500));
+      }
+      expect([yarn!.state, yarn!.finalStatus]).toEqual(["KILLED", "KILLED"]);
     });
 
     it("a TERMINATED application: exit 9 naming it", async () => {

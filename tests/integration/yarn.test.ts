@@ -167,7 +167,7 @@ describe("the yarn target on the Hadoop mini cluster", () => {
     for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
     const auc = wins / (pos.length * neg.length);
     const reported = manifest.metrics.response.models.gbt;
-    console.log(`yarn xgboost: ${rows.length} held-out rows, AUC ${auc.toFixed(4)} (reported ${reported.auc.toFixed(4)}, oracle ${reported.oracleAuc?.toFixed(4)}), fit ${reported.fitSeconds} s; driver Python ${manifest.engine.python.executable}`);
+    console.log(`yarn xgboost: run ${(r.ms / 1000).toFixed(0)} s wall, ${(manifest.durationMs / 1000).toFixed(0)} s inside the runner; ${rows.length} held-out rows, AUC ${auc.toFixed(4)} (reported ${reported.auc.toFixed(4)}, oracle ${reported.oracleAuc?.toFixed(4)}), fit ${reported.fitSeconds} s; driver Python ${manifest.engine.python.executable}`);
     expect(reported.auc).toBeCloseTo(auc, 9);
     expect(auc).toBeGreaterThan(0.6);
     expect(reported.oracleAuc - auc).toBeLessThan(0.05);
