@@ -2,15 +2,16 @@
  * The precision-marketing pipeline: generate -> customer-segmentation (clean, features, segments)
  * -> customer-pca -> response -> score -> uplift -> score-uplift -> target (response and uplift basis)
  * -> recommend -> basket-rules -> clv -> kpis in one command, each step reading the earlier steps'
- * outputs and models through their manifests. The other test files run the same steps with the same run
- * ids and parameters, so whichever comes first runs a step and the other reuses it.
+ * outputs and models through their manifests, all in one Spark application. The other test files
+ * share these runs: the first that needs one runs this same pipeline (helpers' ensure*), and every
+ * later run of a step with the same run id and parameters reuses it.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cli, cliJson, ensureGenerated, GEN, manifestOf, PIPELINE, root, TARGET_BUDGET, writeProductJobs } from "./helpers.js";
+import { cli, cliJson, ensureGenerated, GEN, manifestOf, PIPELINE, PRECISION_MARKETING, root, TARGET_BUDGET, writeProductJobs } from "./helpers.js";
 
-const ARGS = ["pipeline", "precision-marketing", "--param", `customers=${GEN.customers}`, "--param", `seed=${GEN.seed}`, "--param", `budget=${TARGET_BUDGET}`, "--run-id", PIPELINE];
+const ARGS = PRECISION_MARKETING;
 const STEPS = ["generate", "segments", "pca", "response", "score", "uplift", "score_uplift", "target", "target_uplift", "recommend", "basket_rules", "clv", "kpis"];
 
 describe("pipeline precision-marketing", () => {
