@@ -12,10 +12,11 @@
  * stops there anyway.
  */
 import { randomBytes } from "node:crypto";
+import { rmdirSync } from "node:fs";
 import type { RunPlan } from "../../../schemas/src/index.js";
 import { joinUri } from "../plan/build.js";
 import type { Staged } from "../stage/stage.js";
-import type { Storage } from "../stage/storage.js";
+import { toLocalPath, type Storage } from "../stage/storage.js";
 import { TERMINAL_STATES, type Backend, type RunnerFailure, type RunStatus, type Submission } from "./types.js";
 
 interface Session {
@@ -122,7 +123,7 @@ export class SessionBackend implements Backend {
 
   /**
    * Ends the session: the runner sees the end request and stops its application, which is waited
-   * for (up to waitMs); the session's folder is removed.
+   * for (up to waitMs); the session's requests and results are removed, and its folder on a local disk.
    */
   async close(waitMs = 60_000): Promise<void> {
     const session = this.current;
@@ -138,5 +139,13 @@ export class SessionBackend implements Backend {
       for (const name of [`${i}.request.json`, `${i}.result.json`]) await this.options.storage.delete(joinUri(this.folder, name)).catch(() => undefined);
     }
     await this.options.storage.delete(joinUri(this.folder, "end")).catch(() => undefined);
+    // A folder on a local disk stays behind once empty (object stores have no folders to remove).
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(this.folder) || this.folder.startsWith("file:")) {
+      try {
+        rmdirSync(toLocalPath(this.folder));
+      } catch {
+        /* not empty (a runner still writing) or already gone */
+      }
+    }
   }
 }
