@@ -61,6 +61,8 @@ async function prepare(options: ClusterSparkOptions): Promise<ClusterSpark> {
     await storage.put(archive, zip(files, { store: true }));
   }
   const defaults: Record<string, string> = {
+    // The JVM options every test run gets (tests/spark-conf), as a cluster's administrator sets them.
+    ...testSparkDefaults(),
     "spark.master": "yarn",
     "spark.yarn.archive": archive,
     "spark.ui.showConsoleProgress": "false",
@@ -68,6 +70,13 @@ async function prepare(options: ClusterSparkOptions): Promise<ClusterSpark> {
   };
   writeFileSync(join(confDir, "spark-defaults.conf"), Object.entries(defaults).map(([k, v]) => `${k} ${v}`).join("\n") + "\n");
   return { confDir, hadoop: options.hadoop, s3Env: options.s3Env };
+}
+
+/** The settings of tests/spark-conf/spark-defaults.conf. */
+function testSparkDefaults(): Record<string, string> {
+  const text = readFileSync(join(import.meta.dirname, "..", "spark-conf", "spark-defaults.conf"), "utf8");
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  return Object.fromEntries(lines.map((l) => [l.split(/\s+/, 1)[0]!, l.replace(/^\S+\s+/, "")]));
 }
 
 /** Starts spark-submit with the arguments as given, on the cluster; stdout and stderr are piped to the caller. */
