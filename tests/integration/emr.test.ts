@@ -61,18 +61,6 @@ describe("EMR steps and EMR Serverless job runs", () => {
     await serverless?.stop();
   });
 
-  it("success, with throttled answers retried by the client", async () => {
-    emr.throttleNext(3);
-    const r = await onEmr("catalogue", "emr-ok", ["--execution-role-arn", ROLE]);
-    expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ runId: "emr-ok", target: "emr", status: "succeeded", outputs: { catalogue: { rows: productRows } } });
-    // The runtime role went with the step.
-    expect(emr.cluster(clusterId)!.steps.find((x) => x.name.endsWith(" emr-ok"))!.executionRoleArn).toBe(ROLE);
-    const throttled = emr.requests.filter((q) => q.status === 400);
-    expect(throttled.length).toBe(3);
-    expect(emr.requests.at(-1)!.status).toBe(200);
-  });
-
   it("a failing job: exit 5 with the runner's message and the tail of the step's stderr", async () => {
     const r = await onEmr("failing", "emr-fail");
     expect(r.code).toBe(5);
@@ -115,18 +103,27 @@ describe("EMR steps and EMR Serverless job runs", () => {
     expect([yarn!.state, yarn!.finalStatus]).toEqual(["KILLED", "KILLED"]);
   });
 
-  it("a submit retried after the client crashed follows the step that is there: one step, not two", async () => {
-    const child = startCli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-retry", "--target", "emr", "--cluster-id", clusterId], { root: s3Root(), env: env() });
+  it("a submit retried after the client crashed follows the step that is there: one step, not two; it succeeds, with throttled answers retried by the client", async () => {
+    const child = startCli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-retry", "--target", "emr", "--cluster-id", clusterId, "--execution-role-arn", ROLE], { root: s3Root(), env: env() });
     const exited = new Promise((resolve) => child.on("exit", resolve));
     const steps = () => emr.cluster(clusterId)!.steps.filter((s) => s.name.endsWith(" emr-retry"));
     await until(() => steps().length > 0, 60_000);
     child.kill("SIGKILL"); // the orchestrator's worker died after AddJobFlowSteps
     await exited;
-    const r = await onEmr("catalogue", "emr-retry");
+    const before = emr.requests.length;
+    emr.throttleNext(3);
+    const r = await onEmr("catalogue", "emr-retry", ["--execution-role-arn", ROLE]);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ runId: "emr-retry", target: "emr", status: "succeeded", outputs: { catalogue: { rows: productRows } } });
     expect(r.stderr).toMatch(/step s-[A-Z0-9]+ of run emr-retry is already on j-[A-Z0-9]+ \((PENDING|RUNNING)\); following it instead of adding another/);
     expect(steps()).toHaveLength(1);
     expect(steps()[0]!.state).toBe("COMPLETED");
+    // The runtime role went with the step.
+    expect(steps()[0]!.executionRoleArn).toBe(ROLE);
+    // Three throttled answers, each retried by the client, and the last answer a success.
+    const requests = emr.requests.slice(before);
+    expect(requests.filter((q) => q.status === 400).length).toBe(3);
+    expect(requests.at(-1)!.status).toBe(200);
   });
 
   it("a transient cluster is started for the run and ends with it", async () => {

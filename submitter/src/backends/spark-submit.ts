@@ -102,6 +102,11 @@ export class SparkSubmitBackend implements Backend {
   sparkConf(): Record<string, string> {
     return {
       "spark.ui.enabled": "false",
+      // With the UI off, the description of each query's plan that Spark builds for its listeners
+      // (again at every adaptive re-plan) is read by nobody, and the default "formatted" one is
+      // dear: a sixth of the driver JVM's CPU samples in a segmentation of 800 customers (Java
+      // Flight Recorder). The short one costs a small part of that.
+      "spark.sql.ui.explainMode": "simple",
       "spark.driver.extraJavaOptions": "-Dlog4j2.level=warn",
       ...(this.options.warehouseDir ? { "spark.sql.warehouse.dir": this.options.warehouseDir } : {}),
       ...s3aConf(this.options.env ?? process.env),
