@@ -164,6 +164,15 @@ async function printRunSummary(result: import("./run.js").RunResult) {
     out.push(`segments${seg ? ` (k=${seg.k}, silhouette ${Number(seg.silhouette).toFixed(3)}${typeof seg.ari === "number" ? `, adjusted Rand index vs planted ${seg.ari.toFixed(3)}` : ""})` : ""}:`);
     out.push(segmentTable(rows.map((r) => ({ ...r, customers: Number(r.customers) })) as never));
   }
+  // What the run found: the headline numbers of its models, tests and rules.
+  const { headlineTables, abTestTable } = await import("./report/headlines.js");
+  for (const table of headlineTables(result.metrics)) out.push("", table);
+  for (const [name, o] of Object.entries(result.manifest.outputs).filter(([, o]) => o.table === "ab_tests")) {
+    const { readSmallTable } = await import("./results/parquet.js");
+    const rows: Record<string, unknown>[] = [];
+    for (const f of o.files) rows.push(...(await readSmallTable(await storageFor(), `${o.uri}/${f.path}`)));
+    out.push("", `${name}:`, abTestTable(rows));
+  }
   const ingest = result.metrics.ingest as { absent: string[]; tables: Record<string, import("./sources/sample.js").TableCounts & { firstDay?: string; lastDay?: string }> } | undefined;
   if (ingest) {
     out.push("");

@@ -20,13 +20,16 @@ const ROLE = "arn:aws:iam::123456789012:role/sparkjobs-job";
 const bucket = () => inject("s3Bucket");
 const s3Root = () => `s3://${bucket()}/lifecycle`;
 
-/** A small catalogue job on products in S3, a failing one, and one that runs until it is cancelled. */
+/**
+ * A small catalogue job on products in S3, a failing one, and one that runs until it is cancelled;
+ * each on one executor (a few hundred rows: a second executor's container would only add its start).
+ */
 const writeJobs = (productsUri: string) =>
   writeProductJobs(productsUri, "S3", {
     catalogue: "SELECT product_id, category, name, list_price FROM products",
     failing: "SELECT product_id, category, name, list_price FROM products WHERE assert_true(list_price < 0, 'planted failure: prices are positive') IS NULL",
     endless: "SELECT p.product_id, p.category, p.name, p.list_price FROM products p CROSS JOIN range(0, 2000000000) r WHERE hash(r.id, p.product_id) = 7",
-  });
+  }, { "spark.executor.instances": "1" });
 
 describe("EMR steps and EMR Serverless job runs", () => {
   let emr: EmrServer;

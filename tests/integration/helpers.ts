@@ -264,7 +264,7 @@ export function manifestOf(runRoot: string, runId: string) {
  * A jobs folder of one-stage SQL jobs on a products table at `productsUri` (each writes its
  * result as the output "catalogue", of the products schema): name -> the stage's SQL.
  */
-export function writeProductJobs(productsUri: string, where: string, jobs: Record<string, string>): string {
+export function writeProductJobs(productsUri: string, where: string, jobs: Record<string, string>, sparkConf: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "sparkjobs-jobs-"));
   mkdirSync(join(dir, "spark-sql"));
   for (const [name, sql] of Object.entries(jobs)) {
@@ -280,24 +280,31 @@ stages:
   - { kind: sql, name: catalogue, file: ${name}.sql }
 outputs:
   catalogue: { from: catalogue, schema: products, files: 1 }
-`,
+${Object.keys(sparkConf).length ? `sparkConf:\n${Object.entries(sparkConf).map(([k, v]) => `  ${k}: "${v}"`).join("\n")}\n` : ""}`,
     );
   }
   return dir;
 }
 
 /**
- * A complete run of the local root copied to another root (HDFS, S3) with the outputs named, as a
- * team moves a run between stores: the data files first, then the manifest, its URIs rewritten.
+ * A complete run copied from one root to another (local, HDFS, S3) with the outputs named (all of
+ * them if none are), as a team moves a run between stores: the data files first, then the
+ * manifest, its URIs rewritten.
  */
-export async function copyRun(runId: string, toRoot: string, outputs: string[], storage: Storage = storageFor()): Promise<void> {
-  const manifest = await manifestOf(root(), runId);
+export async function copyRun(runId: string, toRoot: string, outputs?: string[], storage: Storage = storageFor(), fromRoot: string = root()): Promise<void> {
+  const text = await storage.readText(`${fromRoot}/runs/${runId}/_manifest.json`);
+  if (text === undefined) throw new Error(`run ${runId} has no manifest under ${fromRoot}`);
+  const manifest = JSON.parse(text);
   const kept: Record<string, any> = {};
-  for (const name of outputs) {
+  for (const name of outputs ?? Object.keys(manifest.outputs)) {
     const output = manifest.outputs[name];
     if (!output) throw new Error(`run ${runId} has no output ${name}`);
     const uri = `${toRoot}/runs/${runId}/${name}`;
-    for (const f of output.files) await storage.put(`${uri}/${f.path}`, readFileSync(join(output.uri, f.path)));
+    for (const f of output.files) {
+      const bytes = await storage.readBytes(`${output.uri}/${f.path}`);
+      if (bytes === undefined) throw new Error(`${output.uri}/${f.path} of run ${runId} is missing`);
+      await storage.put(`${uri}/${f.path}`, bytes);
+    }
     kept[name] = { ...output, uri };
   }
   await storage.put(`${toRoot}/runs/${runId}/_manifest.json`, JSON.stringify({ ...manifest, outputs: kept }, null, 2));

@@ -15,7 +15,7 @@ import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
 import { startStandaloneCluster, type StandaloneCluster } from "../servers/spark-standalone.js";
-import { cliAsync, currentNodeManagers, hadoopEnv, readOutput, storageFor } from "./helpers.js";
+import { cliAsync, copyRun, currentNodeManagers, hadoopEnv, readOutput, storageFor } from "./helpers.js";
 
 const s3Env = () => inject("s3Env");
 const bucket = () => inject("s3Bucket");
@@ -161,9 +161,9 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
   it("yarn: the driver in a container of the mini cluster (cluster deploy mode), data and outputs in HDFS", async () => {
     const hadoop = inject("hadoop");
     const hdfsRoot = `${hadoop.defaultFS}/targets`;
-    // The same generated data (same seed), written to HDFS by the local Spark (hdfs:// natively).
-    const g = await cliAsync(["run", "generate", "--param", "customers=800", "--param", "seed=11", "--run-id", GEN_ID, "--json"], { root: hdfsRoot, env: hadoopEnv() });
-    expect(g.code, g.stderr.slice(-4000)).toBe(0);
+    // The same generated data, copied from S3 to HDFS as a team moves a run between stores (a local
+    // Spark writing hdfs:// itself is in yarn.test.ts).
+    await copyRun(GEN_ID, hdfsRoot, undefined, storageFor(s3Env()), rootUri());
     const { json } = await runOn("yarn", "seg-yarn", ["--root", hdfsRoot], hadoopEnv());
     expect(json.outputs.customer_segments!.uri).toBe(`${hdfsRoot}/runs/seg-yarn/customer_segments`);
     // The ResourceManager's own record of the application: it ran and succeeded on the cluster.
