@@ -38,9 +38,12 @@ const suite = xml.match(/<testsuite [^>]*>/)[0];
 const attr = (n) => Number((suite.match(new RegExp(` ${n}="(\\d+)"`)) || [0, 0])[1]);
 const runnerFailed = attr("failures") + attr("errors");
 passed += attr("tests") - runnerFailed - attr("skipped"); failed += runnerFailed; skipped += attr("skipped");
-// Where the time went: the wall time of every integration file, slowest first.
+// Where the time went: the wall time of every integration file, slowest first. Files run one after
+// another, and a file's own startTime comes after its beforeAll hooks: its time runs from the end
+// of the file before it (the first: from the start of the run) to its own end.
 const integ = JSON.parse(fs.readFileSync(`${dir}/integration.json`, "utf8"));
-const files = integ.testResults.map((t) => [(t.endTime - t.startTime) / 1000, t.name.replace(/^.*\/tests\//, "tests/")]).sort((a, b) => b[0] - a[0]);
+const ended = [...integ.testResults].sort((a, b) => a.endTime - b.endTime);
+const files = ended.map((t, i) => [(t.endTime - (i ? ended[i - 1].endTime : integ.startTime)) / 1000, t.name.replace(/^.*\/tests\//, "tests/")]).sort((a, b) => b[0] - a[0]);
 console.log("integration files, wall seconds:");
 for (const [s, n] of files) console.log(`  ${s.toFixed(0).padStart(6)}  ${n}`);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
