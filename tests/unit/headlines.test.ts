@@ -78,6 +78,11 @@ describe("the A/B test table", () => {
     expect(lines[4]).toMatch(/^C2 \/ a .* no$/);
   });
 
+  it("numbers inside names in their order", () => {
+    const lines = abTestTable([row("CMP-10", 0.01, false), row("CMP-2", 0.01, false), row("CMP-1", 0.01, false)]).split("\n");
+    expect(lines.slice(3).map((l) => l.split(" ")[0])).toEqual(["CMP-1", "CMP-2", "CMP-10"]);
+  });
+
   it("many tests: the first ones shown, all counted", () => {
     const t = abTestTable(Array.from({ length: 25 }, (_, i) => row(`C${String(i).padStart(2, "0")}`, 0.01, i % 2 === 0)), 20);
     expect(t.split("\n")[0]).toBe("25 tests, 13 significant, the first 20 shown");

@@ -110,7 +110,15 @@ export function headlineTables(metrics: Record<string, unknown>): string[] {
 export function abTestTable(rows: Obj[], limit = 20): string {
   const known = new Set(["treatment_rows", "control_rows", "treatment_rate", "control_rate", "lift", "relative_lift", "ci_low", "ci_high", "z", "p_value", "significant", "note"]);
   const keys = rows.length ? Object.keys(rows[0]!).filter((k) => !known.has(k)) : [];
-  const sorted = [...rows].sort((a, b) => keys.map((k) => String(a[k])).join("\u0000").localeCompare(keys.map((k) => String(b[k])).join("\u0000")));
+  // By key, column by column, numbers inside names in their order (CMP-2 before CMP-10).
+  const compare = (a: Obj, b: Obj) => {
+    for (const k of keys) {
+      const c = String(a[k]).localeCompare(String(b[k]), "en", { numeric: true });
+      if (c) return c;
+    }
+    return 0;
+  };
+  const sorted = [...rows].sort(compare);
   const table = textTable(
     [...(keys.length ? [keys.join(" / ")] : []), "treated", "control", "rate treated", "rate control", "lift", "95% interval", "p", "significant"],
     sorted.slice(0, limit).map((r) => [
