@@ -4,7 +4,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
-// The tests' Spark settings (JVM options for short runs on two cores): tests/spark-conf.
+// The Spark settings of test runs (the serial collector, short plan descriptions): tests/spark-conf.
 process.env.SPARK_CONF_DIR ??= join(import.meta.dirname, "tests", "spark-conf");
 
 // Unit tests run in parallel; tests that start Spark share two cores, so they run one file at a

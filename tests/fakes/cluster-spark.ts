@@ -61,7 +61,7 @@ async function prepare(options: ClusterSparkOptions): Promise<ClusterSpark> {
     await storage.put(archive, zip(files, { store: true }));
   }
   const defaults: Record<string, string> = {
-    // The JVM options every test run gets (tests/spark-conf), as a cluster's administrator sets them.
+    // The settings every test run gets (tests/spark-conf), as a cluster's administrator sets defaults.
     ...testSparkDefaults(),
     "spark.master": "yarn",
     "spark.yarn.archive": archive,
