@@ -16,23 +16,29 @@
  *   6. CLI start: `sparkjobs --help` against `node -e 0`
  *   7. scaling: wall time at each scale, and the driver's peak memory (VmHWM of the driver JVM and of the
  *      Python driver), measured on a standalone cluster on loopback, where the executors are other JVMs
+ *   8. the JVM class archive of local drivers (submitter/src/env/class-archive.ts): the same local run
+ *      (customer-segmentation, k given, at S) with it and without it (SPARKJOBS_CLASS_ARCHIVE=off),
+ *      alternating, --archive-reps times each
  *
  * Data: `generate` at the scale, under --root (default ~/.cache/sparkjobs/bench/root), made once per
  * scale and reused; every timed run gets a fresh run id.
  *
- *   node dist/bench/suite.js [--scale S] [--root DIR] [--customers N] [--cli-reps 11] [--read-reps 5] [--only pandas] [--markdown-only]
+ *   node dist/bench/suite.js [--scale S] [--root DIR] [--customers N] [--cli-reps 11] [--read-reps 5] [--archive-reps 3] [--only pandas|clv|class-archive] [--markdown-only]
  *
  * --only pandas runs only the pandas + scikit-learn segmentation at the given scales (the question at L:
  * does it finish in this machine's memory at all), writes bench/results-pandas.json and adds it to
  * docs/benchmarks.md.
  *
+ * --only class-archive runs only 8, writes bench/results-class-archive.json and adds it to docs/benchmarks.md.
+ *
  * --customers overrides the scale's customer count (a quick check; the results say so).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { driverClassArchive } from "../submitter/src/env/class-archive.js";
 import { cacheDir, pythonPath, sparkSubmitPath } from "../submitter/src/env/where.js";
 import { startStandaloneCluster } from "../tests/servers/spark-standalone.js";
 
@@ -184,13 +190,14 @@ function options(argv: string[]) {
   };
   const scales = (get("--scale") ?? "S").split(",").map((s) => s.trim().toUpperCase());
   for (const s of scales) if (!SCALES[s]) throw new Error(`--scale ${s}: use S, M or L (or a list: S,M)`);
-  if (get("--only") !== undefined && get("--only") !== "pandas" && get("--only") !== "clv") throw new Error(`--only ${get("--only")}: the steps that run alone are pandas and clv`);
+  if (get("--only") !== undefined && !["pandas", "clv", "class-archive"].includes(get("--only")!)) throw new Error(`--only ${get("--only")}: the steps that run alone are pandas, clv and class-archive`);
   return {
     scales,
     root: get("--root") ?? join(cacheDir(), "bench", "root"),
     customers: get("--customers") ? Number(get("--customers")) : undefined,
     cliReps: Number(get("--cli-reps") ?? 11),
     readReps: Number(get("--read-reps") ?? 5),
+    archiveReps: Number(get("--archive-reps") ?? 3),
     only: get("--only"),
     markdownOnly: argv.includes("--markdown-only"),
   };
@@ -243,6 +250,33 @@ async function main() {
     writeFileSync(join(repo, "bench", "results-clv.json"), JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, date: new Date().toISOString() }, ...result }, null, 2) + "\n");
     writeFileSync(join(repo, "docs", "benchmarks.md"), markdown(JSON.parse(readFileSync(join(repo, "bench", "results.json"), "utf8"))));
     log("wrote bench/results-clv.json; docs/benchmarks.md rewritten with it");
+    return;
+  }
+
+  // 8: the JVM class archive of local drivers: the same run with it and without it, alternating.
+  const classArchive = async () => {
+    const customers = opt.customers ?? SCALES.S!;
+    const gen = `bench-S-c${customers}.generate`;
+    must(await sparkjobs(["run", "generate", "--param", `customers=${customers}`, "--run-id", gen, "--json"]), "generate");
+    const archive = driverClassArchive(process.env);
+    if (!("path" in archive) || !existsSync(archive.path)) throw new Error(`no JVM class archive to compare with: ${"path" in archive ? `${archive.path} is missing (bash scripts/bootstrap.sh builds it)` : archive.unusable}`);
+    const runs: Record<"with" | "without", { wallSeconds: number; sparkSeconds: number; jvmMiB: number }[]> = { with: [], without: [] };
+    for (let i = 0; i < opt.archiveReps; i++) {
+      for (const side of (i % 2 ? ["without", "with"] : ["with", "without"]) as ("with" | "without")[]) {
+        const runId = `bench-archive-${side}-${stamp}-${i}`;
+        log(`class archive: customer-segmentation -p k=4 ${side} the archive (${runId})`);
+        const m = must(await measure(process.execPath, [cli, "run", "customer-segmentation", "--param", `source=${gen}`, "--param", "k=4", "--run-id", runId, "--json"],
+          { ...env, ...(side === "without" ? { SPARKJOBS_CLASS_ARCHIVE: "off" } : {}) }), `customer-segmentation ${side} the class archive`);
+        runs[side].push({ wallSeconds: m.ms / 1000, sparkSeconds: manifest(runId).durationMs / 1000, jvmMiB: driverPeaks(m).jvmMiB });
+      }
+    }
+    return { customers, archive: archive.path, archiveMiB: statSync(archive.path).size / 2 ** 20, runs };
+  };
+  if (opt.only === "class-archive") {
+    const result = await classArchive();
+    writeFileSync(join(repo, "bench", "results-class-archive.json"), JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, date: new Date().toISOString() }, ...result }, null, 2) + "\n");
+    writeFileSync(join(repo, "docs", "benchmarks.md"), markdown(JSON.parse(readFileSync(join(repo, "bench", "results.json"), "utf8"))));
+    log("wrote bench/results-class-archive.json; docs/benchmarks.md rewritten with it");
     return;
   }
 
@@ -451,6 +485,10 @@ async function main() {
   const clvResult = await clv();
   writeFileSync(join(repo, "bench", "results-clv.json"), JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, date: new Date().toISOString() }, ...clvResult }, null, 2) + "\n");
 
+  // 8, with every full run.
+  const archiveResult = await classArchive();
+  writeFileSync(join(repo, "bench", "results-class-archive.json"), JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, date: new Date().toISOString() }, ...archiveResult }, null, 2) + "\n");
+
   // 6: CLI start, alternating so both see the same machine.
   log(`CLI start: ${opt.cliReps} runs each of sparkjobs --help and node -e 0`);
   const help: number[] = [];
@@ -573,6 +611,27 @@ function clvSection(): string[] {
     row("sparkjobs clv: Spark GBT", r.gbt), row("BG/NBD + Gamma-Gamma (lifetimes)", r.btyd), row("naive run rate (spend so far per day x 91)", r.naive)];
 }
 
+/** 8: the JVM class archive of local drivers, from bench/results-class-archive.json. */
+function classArchiveSection(): string[] {
+  let r: any;
+  try {
+    r = JSON.parse(readFileSync(join(repo, "bench", "results-class-archive.json"), "utf8"));
+  } catch {
+    return [];
+  }
+  const stats = (side: "with" | "without") => {
+    const xs = r.runs[side] as { wallSeconds: number; sparkSeconds: number; jvmMiB: number }[];
+    return { wall: median(xs.map((x) => x.wallSeconds)), spark: median(xs.map((x) => x.sparkSeconds)), jvm: median(xs.map((x) => x.jvmMiB)), all: xs.map((x) => x.wallSeconds.toFixed(1)).join(", ") };
+  };
+  const [w, wo] = [stats("with"), stats("without")];
+  return ["", `The JVM class archive of local drivers (\`npm run bench -- --only class-archive\`, ${r.machine.date}): customer-segmentation with k=4 on`,
+    `${r.customers} customers, ${r.runs.with.length} runs each way, alternating; the archive ${r.archiveMiB.toFixed(0)} MiB. Medians; every run's wall in the last column.`, "",
+    "| driver JVM | wall (s) | inside Spark (s) | JVM peak (MiB) | wall of each run (s) |", "| --- | --- | --- | --- | --- |",
+    `| with the archive | ${w.wall.toFixed(1)} | ${w.spark.toFixed(1)} | ${w.jvm.toFixed(0)} | ${w.all} |`,
+    `| without (SPARKJOBS_CLASS_ARCHIVE=off) | ${wo.wall.toFixed(1)} | ${wo.spark.toFixed(1)} | ${wo.jvm.toFixed(0)} | ${wo.all} |`,
+    `| ratio (with / without) | ${(w.wall / wo.wall).toFixed(3)} | ${(w.spark / wo.spark).toFixed(3)} | ${(w.jvm / wo.jvm).toFixed(3)} | |`];
+}
+
 function markdown(r: { machine: any; scales: any[]; figures: Figure[]; customersOverride: number | null }): string {
   const m = r.machine;
   const lines = [
@@ -600,6 +659,7 @@ function markdown(r: { machine: any; scales: any[]; figures: Figure[]; customers
     ...r.figures.map((f) => `| ${cell(f.what)}${f.note ? ` (${cell(f.note)})` : ""} | ${f.scale} | ${cell(f.a.label)}: ${fmt(f.a.value, f.a.unit)} | ${cell(f.b.label)}: ${fmt(f.b.value, f.b.unit)} | ${f.ratio.toFixed(3)} | ${f.target ?? "-"} | ${f.met === undefined ? "-" : f.met === null ? "judged at M" : f.met ? "yes" : "**no**"} |`),
     ...pandasSection(),
     ...clvSection(),
+    ...classArchiveSection(),
     ...(r.figures.some((f) => f.met === false)
       ? ["", "## Targets missed: what bounds them, what would fix them", "",
         ...r.figures.filter((f) => f.met === false).map((f) => `- **${f.id} (${f.scale})**: ${BOUNDS[f.id] ?? "not analysed yet"}`)]

@@ -10,6 +10,7 @@ import { EXIT_CODES, formatError, SparkjobsError } from "./errors.js";
 import { packageRoot } from "./env/where.js";
 import { checkRunId, checkSeries, resolveRoot } from "./config/locations.js";
 import type { Backend } from "./backends/types.js";
+import { ProgressLine } from "./report/progress.js";
 
 interface CommonOptions {
   root: string;
@@ -51,7 +52,9 @@ interface TargetFlags {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-const log = (message: string) => process.stderr.write(`[sparkjobs] ${message}\n`);
+/** stderr, shared by the CLI's own lines, the runner's, and its progress line (report/progress.ts). */
+const progress = new ProgressLine(process.stderr);
+const log = (message: string) => progress.write(`[sparkjobs] ${message}`);
 
 function common(cmd: Command, json = true, root = true): Command {
   if (root) cmd.addOption(new Option("--root <dir|s3://...>", "storage root, a folder or an s3:// prefix: runs and staged code live under it").env("SPARKJOBS_ROOT").default("sparkjobs-data"));
@@ -134,7 +137,7 @@ async function backendFrom(opts: TargetFlags & { root: string }) {
       ...(opts.queue ? { queue: opts.queue } : {}),
       ...(opts.principal ? { principal: opts.principal } : {}),
       ...(opts.keytab ? { keytab: opts.keytab } : {}),
-      onLog: (line) => process.stderr.write(`${line}\n`),
+      onLog: (line) => (line.startsWith("[progress]") ? progress.update(line) : progress.write(line)),
       log,
     },
     await storageFor(),
@@ -496,7 +499,7 @@ async function main(argv: string[]): Promise<number> {
       e = new SparkjobsError("usage", e.message, { fix: "give a local path, file:///absolute/path, s3://bucket/key or hdfs://namenode:port/path; other stores (gs://, abfs://) are not read by sparkjobs itself" });
     }
     const error = e instanceof SparkjobsError ? e : new SparkjobsError("internal", `unexpected error: ${(e as Error)?.stack ?? String(e)}`, { fix: "this is a bug in sparkjobs; please report it with the command you ran" });
-    process.stderr.write(`${formatError(error)}\n`);
+    progress.write(formatError(error));
     if (json && !jsonPrinted) printJson({ status: "error", error: error.toJSON() });
     return error.exitCode;
   }

@@ -221,9 +221,12 @@ export function currentNodeManagers(): { pid: number; nodeId: string }[] {
   return JSON.parse(readFileSync(join(inject("hadoop").dir, "cluster.json"), "utf8")).nodeManagers;
 }
 
-/** The environment that points the CLI at the Hadoop mini cluster (HADOOP_CONF_DIR). */
+/** The Spark settings of test runs on clusters (tests/spark-conf/spark-defaults.conf), as SPARK_CONF_DIR. */
+export const clusterSparkConf = (): Record<string, string> => ({ SPARK_CONF_DIR: join(repo, "tests", "spark-conf") });
+
+/** The environment that points the CLI at the Hadoop mini cluster (HADOOP_CONF_DIR), with the test runs' Spark settings. */
 export function hadoopEnv(): Record<string, string> {
-  return { HADOOP_CONF_DIR: inject("hadoop").conf };
+  return { HADOOP_CONF_DIR: inject("hadoop").conf, ...clusterSparkConf() };
 }
 
 /** Every row of every Parquet file of an output folder listed in a manifest entry. */

@@ -15,7 +15,7 @@ import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
 import { startStandaloneCluster, type StandaloneCluster } from "../servers/spark-standalone.js";
-import { cliAsync, copyRun, currentNodeManagers, hadoopEnv, readOutput, storageFor } from "./helpers.js";
+import { cliAsync, clusterSparkConf, copyRun, currentNodeManagers, hadoopEnv, readOutput, storageFor } from "./helpers.js";
 
 const s3Env = () => inject("s3Env");
 const bucket = () => inject("s3Bucket");
@@ -91,7 +91,7 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
         "--conf", "spark.eventLog.enabled=true",
         "--conf", `spark.eventLog.dir=file://${events}`,
         "--conf", "spark.executor.memory=1g",
-      ], {}, (line) => {
+      ], clusterSparkConf(), (line) => {
         if (killedAt === undefined && line.includes("[runner] stage segmentation")) {
           // Both workers must have run tasks before one of them goes.
           killedAt = Date.now();

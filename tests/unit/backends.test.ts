@@ -51,7 +51,7 @@ describe("emr", () => {
     const daily = { ...staged, series: "daily" };
     expect(emrStep(plan(), daily).HadoopJarStep!.Args!.slice(-4)).toEqual(["--plan", staged.planUri, "--series", "daily"]);
     expect(jobRunRequest(plan(), daily, { applicationId: "a", executionRoleArn: "r" }).jobDriver!.sparkSubmit!.entryPointArguments).toEqual(["--plan", staged.planUri, "--series", "daily"]);
-    expect(sparkSubmitArgs(plan(), { ...daily, planUri: "/r/p.json" }, "local[1]", "1g").slice(-4)).toEqual(["--plan", "/r/p.json", "--series", "daily"]);
+    expect(sparkSubmitArgs(plan(), { ...daily, planUri: "/r/p.json" }, "local[1]", "1g").slice(-6)).toEqual(["--plan", "/r/p.json", "--series", "daily", "--progress-seconds", "2"]);
     expect(emrStep(plan(), { ...staged, series: "default" }).HadoopJarStep!.Args!.slice(-2)).toEqual(["--plan", staged.planUri]);
   });
 
@@ -126,7 +126,8 @@ describe("local and standalone spark-submit", () => {
     const args = sparkSubmitArgs(plan(), staged, "spark://127.0.0.1:7077", "2g", ["/c/hadoop-aws.jar", "/c/bundle.jar"], true);
     expect(args.slice(0, 8)).toEqual(["--master", "spark://127.0.0.1:7077", "--name", "sparkjobs-customer-segmentation-seg-20260101T000000Z-abc123", "--driver-memory", "2g", "--driver-class-path", "/c/hadoop-aws.jar:/c/bundle.jar"]);
     expect(args).toContain("spark.executor.extraClassPath=/c/hadoop-aws.jar:/c/bundle.jar");
-    expect(args.slice(-4)).toEqual([staged.pyFilesUri, staged.runnerUri, "--plan", staged.planUri]);
+    // The driver runs here: its stderr, read as it comes, carries the runner's progress lines.
+    expect(args.slice(-6)).toEqual([staged.pyFilesUri, staged.runnerUri, "--plan", staged.planUri, "--progress-seconds", "2"]);
   });
 
   test("s3:// and s3n:// go through S3A; the endpoint comes from AWS_ENDPOINT_URL_S3; no credentials in the conf", () => {

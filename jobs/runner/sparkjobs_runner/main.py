@@ -26,6 +26,15 @@ def log(message):
     sys.stderr.flush()
 
 
+# The progress lines of this application (progress.py), when it reports progress.
+PROGRESS = None
+
+
+def phase(name):
+    if PROGRESS is not None:
+        PROGRESS.phase(name)
+
+
 def load_plan(spark, uri):
     text = storage.read_text(spark, uri)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -88,6 +97,7 @@ def execute(spark, plan, digest):
     for stage in plan["stages"]:
         t = time.time()
         log(f"stage {stage['name']} ({stage['kind']})")
+        phase(f"stage {stage['name']}")
         if stage["kind"] == "sql":
             df = spark.sql(stage["sql"], args=bind(plan, stage["params"], stage.get("bind")))
             if stage["cache"]:
@@ -111,6 +121,7 @@ def execute(spark, plan, digest):
     outputs = {}
     for out in plan["outputs"]:
         t = time.time()
+        phase(f"write {out['name']}")
         df = check_columns(spark.table(out["view"]), tables[out["table"]], f"output {out['name']}", INVALID_OUTPUT, exact=True, extra=out.get("extraColumns"))
         if out.get("files"):
             df = df.coalesce(out["files"])
@@ -139,6 +150,7 @@ def execute(spark, plan, digest):
     if history and any("drift" in c for c in plan.get("checks", [])):
         previous = checks.previous_entry(spark, history["uri"].rstrip("/"), plan["runId"], log)
     t = time.time()
+    phase("checks")
     results, profiles = checks.evaluate(spark, plan, {name: o["rows"] for name, o in outputs.items()}, previous, log)
     if results:
         stage_times.append({"name": "checks", "kind": "checks", "ms": int((time.time() - t) * 1000)})
@@ -190,6 +202,8 @@ def run_plan(spark, plan_uri, series):
         plan, digest = load_plan(spark, plan_uri)
         plan["history"] = {"uri": checks.history_uri(plan, series), "series": series}
         spark.sparkContext.setJobGroup(plan["runId"], f"sparkjobs {plan['job']['name']} {plan['runId']}")
+        if PROGRESS is not None:
+            PROGRESS.reset(plan["runId"])
         manifest_uri = plan["runUri"].rstrip("/") + "/_manifest.json"
         if already_complete(spark, plan, digest, manifest_uri):
             return 0, None
@@ -288,6 +302,7 @@ def main(argv):
     which.add_argument("--session", help="URI of a folder of plan requests: run them in one application (a pipeline's steps)")
     parser.add_argument("--series", default="default", help="history series: drift gates compare with its previous complete run")
     parser.add_argument("--idle-seconds", type=int, default=900, help="with --session: end after this long without a request")
+    parser.add_argument("--progress-seconds", type=float, default=0, help="a [progress] line on stderr this often while Spark works (0, the default: none; the local and standalone targets, whose stderr the submitter reads as it comes, ask for it)")
     args = parser.parse_args(argv)
     if not SERIES.match(args.series):
         parser.error(f"--series {args.series!r} is not 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit")
@@ -296,9 +311,16 @@ def main(argv):
 
     spark = SparkSession.builder.appName("sparkjobs").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    global PROGRESS
+    if args.progress_seconds > 0:
+        from .progress import Progress
+
+        PROGRESS = Progress(spark, every=args.progress_seconds).start()
     try:
         if args.session:
             return serve(spark, args.session, args.idle_seconds)
         return run_plan(spark, args.plan, args.series)[0]
     finally:
+        if PROGRESS is not None:
+            PROGRESS.stop()
         spark.stop()

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { CREDENTIALS_FIX, URL_WITH_PASSWORD } from "../config/params.js";
 import type { RunPlan } from "../../../schemas/src/index.js";
 import { SparkjobsError } from "../errors.js";
+import { classArchiveOption } from "../env/class-archive.js";
 import { pythonPath, s3aJars, sparkSubmitPath } from "../env/where.js";
 import { runnerArgs, type Staged } from "../stage/stage.js";
 import { isS3, toLocalPath } from "../stage/storage.js";
@@ -52,7 +53,8 @@ export function sparkSubmitArgs(plan: RunPlan, staged: Staged, master: string, d
   if (classPath.length) args.push("--driver-class-path", classPath.join(":"));
   if (classPath.length && executorClassPath) args.push("--conf", `spark.executor.extraClassPath=${classPath.join(":")}`);
   for (const [k, v] of Object.entries(plan.sparkConf)) args.push("--conf", `${k}=${v}`);
-  args.push("--py-files", toLocalPath(staged.pyFilesUri), toLocalPath(staged.runnerUri), ...runnerArgs({ ...staged, planUri: toLocalPath(staged.planUri) }));
+  // The driver's stderr is read here as it comes: the runner reports progress on it (report/progress.ts).
+  args.push("--py-files", toLocalPath(staged.pyFilesUri), toLocalPath(staged.runnerUri), ...runnerArgs({ ...staged, planUri: toLocalPath(staged.planUri) }), "--progress-seconds", "2");
   return args;
 }
 
@@ -140,8 +142,11 @@ export class SparkSubmitBackend implements Backend {
     logStream.on("error", (e: NodeJS.ErrnoException) => this.options.onLog?.(`[sparkjobs] warning: the driver log ${logFile} cannot be written (${e.code ?? e.message}); its last lines are kept for errors`));
     // A run with Python packages runs its built environment (stage/python-env.ts) on this machine.
     const python = staged.pythonEnv?.python ?? (env.SPARKJOBS_SPARK_SUBMIT ? (env.PYSPARK_PYTHON ?? "python3") : pythonPath(env));
+    // The driver's JVM maps the classes of Spark from the archive bootstrap.sh built (env/class-archive.ts), when there is one.
+    const archive = classArchiveOption(env, classPath);
+    const submitOpts = [env.SPARK_SUBMIT_OPTS, archive].filter(Boolean).join(" ");
     const child = spawn(sparkSubmit, sparkSubmitArgs(plan, staged, this.master, this.driverMemory, classPath, this.options.executorS3aJars ?? false), {
-      env: { ...env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, SPARK_LOCAL_IP: env.SPARK_LOCAL_IP ?? "127.0.0.1" },
+      env: { ...env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, SPARK_LOCAL_IP: env.SPARK_LOCAL_IP ?? "127.0.0.1", ...(submitOpts ? { SPARK_SUBMIT_OPTS: submitOpts } : {}) },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
@@ -157,7 +162,7 @@ export class SparkSubmitBackend implements Backend {
         pending += chunk;
         const lines = pending.split("\n");
         pending = lines.pop() ?? "";
-        for (const line of lines) if (line.startsWith("[runner]")) this.options.onLog?.(line);
+        for (const line of lines) if ((line.startsWith("[runner]") || line.startsWith("[progress]"))) this.options.onLog?.(line);
       });
     }
     child.on("close", () => logStream.end());

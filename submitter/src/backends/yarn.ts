@@ -255,7 +255,7 @@ export class YarnBackend implements Backend {
       const onData = (chunk: Buffer) => {
         entry.log += chunk.toString();
         if (entry.log.length > 4_000_000) entry.log = entry.log.slice(-2_000_000);
-        for (const line of chunk.toString().split("\n")) if (line.startsWith("[runner]")) this.o.onLog?.(line);
+        for (const line of chunk.toString().split("\n")) if ((line.startsWith("[runner]") || line.startsWith("[progress]"))) this.o.onLog?.(line);
         const m = /Submitted application (application_\d+_\d+)/.exec(entry.log);
         if (m && !found) {
           found = true;
