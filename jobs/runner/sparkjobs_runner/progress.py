@@ -82,8 +82,8 @@ class Progress:
         while not self._stop.wait(self._every):
             try:
                 text = self.line()
-            except Exception:  # noqa: BLE001 - the tracker of a stopping context; progress is never worth a failure
-                return
+            except Exception:  # noqa: BLE001 - a stopping context, a py4j hiccup: progress is never worth a failure
+                continue
             if text != self._last:
                 self._out.write(text + "\n")
                 self._out.flush()
