@@ -20,7 +20,10 @@ echo "== infrastructure checks (checkov, asl-validator, terraform)"
 bash scripts/infra-check.sh
 
 echo "== runner tests (pytest, real SparkSession)"
-"$venv/bin/python" -m pytest -q --durations=5 tests/runner --junitxml="$reports/runner.xml"
+# Its SparkSession's JVM starts as a local run's would: the serial collector (as the integration
+# tests' local drivers, vitest.config.ts) and Spark's classes from the class archive, when there is one.
+SPARK_SUBMIT_OPTS="-XX:+UseSerialGC $(node dist/submitter/src/env/class-archive.js option)" \
+  "$venv/bin/python" -m pytest -q --durations=5 tests/runner --junitxml="$reports/runner.xml"
 
 echo "== integration tests (vitest: real CLI, real Spark)"
 npx --no-install vitest run --project integration --reporter=default --reporter=json --outputFile.json="$reports/integration.json"

@@ -119,6 +119,8 @@ export async function buildClassArchive(env: NodeJS.ProcessEnv, say: (line: stri
   }
 }
 
-if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url)) && process.argv[2] === "build") {
-  await buildClassArchive(process.env, (line) => process.stderr.write(`[bootstrap] ${line}\n`));
+// `build` (bootstrap.sh); `option`: the JVM option that maps the archive, or nothing (scripts/test.sh).
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+  if (process.argv[2] === "build") await buildClassArchive(process.env, (line) => process.stderr.write(`[bootstrap] ${line}\n`));
+  if (process.argv[2] === "option") process.stdout.write(`${classArchiveOption(process.env) ?? ""}\n`);
 }
