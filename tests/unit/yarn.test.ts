@@ -136,6 +136,9 @@ describe("spark-submit for yarn", () => {
     expect(args.slice(0, 4)).toEqual(["--master", "yarn", "--deploy-mode", "client"]);
     expect(args).not.toContain("spark.yarn.submit.waitAppCompletion=false");
     expect(args.join(" ")).toContain("--principal etl@EXAMPLE.COM --keytab /etc/security/etl.keytab");
+    // The driver runs here: the runner's progress lines come on its stderr (cluster mode: the ResourceManager's progress).
+    expect(args.slice(-2)).toEqual(["--progress-seconds", "2"]);
+    expect(yarnSubmitArgs(plan, staged, { deployMode: "cluster" })).not.toContain("--progress-seconds");
   });
 });
 

@@ -118,6 +118,8 @@ export function yarnSubmitArgs(plan: RunPlan, staged: Staged, o: { deployMode: s
   for (const [k, v] of Object.entries(plan.sparkConf)) args.push("--conf", `${k}=${v}`);
   args.push(...pythonEnvSubmitArgs(staged.pythonEnv, o.deployMode === "cluster"));
   args.push("--py-files", staged.pyFilesUri, staged.runnerUri, ...runnerArgs(staged));
+  // In client mode the driver's stderr is read here as it comes: the runner reports progress on it.
+  if (o.deployMode === "client") args.push("--progress-seconds", "2");
   return args;
 }
 
