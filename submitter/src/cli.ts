@@ -417,6 +417,32 @@ export function buildProgram(): Command {
       process.stdout.write(`${textTable(["run", "finished", "rows", "gates"], historyRows(history.entries))}\n`);
     });
 
+  common(program.command("report <run>").description("an HTML report of a run, or of a pipeline run's steps: charts and tables from the manifests and outputs, one self-contained file"))
+    .option("-o, --output <file>", "write it to this file (default: <root>/reports/<run>.html)")
+    .action(async (run: string, opts: CommonOptions & { output?: string }) => {
+      const { readReportRuns, reportHtml } = await import("./report/html.js");
+      const { joinUri } = await import("./plan/build.js");
+      const storage = await storageFor();
+      const root = resolveRoot(opts.root);
+      checkRunId(run, "report");
+      const runs = await readReportRuns(storage, root, run);
+      if (!runs.length) {
+        throw new SparkjobsError("input", `no complete run ${run} under ${root}, and no complete step of a pipeline run ${run} (runs named ${run}.<step>)`, {
+          fix: "pass the id of a complete run or pipeline run (sparkjobs run or pipeline --run-id), and the --root it ran under",
+        });
+      }
+      const html = reportHtml({
+        title: runs.length > 1 || runs[0]!.step ? `Pipeline run ${run}` : `${runs[0]!.manifest.job.name}: run ${run}`,
+        subtitle: runs.length > 1 ? `${runs.length} steps: ${runs.map((r) => r.step ?? r.manifest.job.name).join(", ")}` : `under ${root}`,
+        runs,
+        generatedAt: new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC"),
+      });
+      const target = opts.output ? resolve(opts.output) : joinUri(root, "reports", `${run}.html`);
+      await storage.put(target, html);
+      if (opts.json) return printJson({ report: target, runs: runs.map((r) => r.manifest.runId), bytes: Buffer.byteLength(html) });
+      process.stdout.write(`report of ${runs.length === 1 ? `run ${runs[0]!.manifest.runId}` : `${runs.length} runs`}: ${target} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`);
+    });
+
   common(program.command("demo").description("generate customers and segment them on a local Spark (what npm start runs)"))
     .option("--customers <n>", "customers to generate", "10000")
     .option("--seed <n>", "generator seed", "42")

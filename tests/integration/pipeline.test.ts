@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cli, cliJson, ensureGenerated, GEN, manifestOf, PIPELINE, PRECISION_MARKETING, root, TARGET_BUDGET, writeProductJobs } from "./helpers.js";
+import { cli, cliJson, ensureGenerated, GEN, manifestOf, PIPELINE, PRECISION_MARKETING, readOutput, root, TARGET_BUDGET, writeProductJobs } from "./helpers.js";
 
 const ARGS = PRECISION_MARKETING;
 const STEPS = ["generate", "segments", "pca", "response", "score", "uplift", "score_uplift", "target", "target_uplift", "recommend", "basket_rules", "clv", "kpis"];
@@ -43,6 +43,33 @@ describe("pipeline precision-marketing", () => {
       { name: "within_budget", passed: true, outcome: "ok", detail: expect.stringMatching(new RegExp(`<= ${TARGET_BUDGET}\\)$`)) },
       { name: "target_list_key_unique", passed: true, outcome: "ok", detail: "every (customer_id) of target_list is on one row" },
     ]);
+  });
+
+  it("its report: a section per step, charts drawn from the manifests and outputs, nothing fetched", async () => {
+    const { result, json } = cliJson(["report", PIPELINE, "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(json.runs).toEqual(STEPS.map((s) => `${PIPELINE}.${s}`));
+    const html = readFileSync(json.report, "utf8");
+    expect(json.report).toBe(join(root(), "reports", `${PIPELINE}.html`));
+    expect(html).not.toMatch(/<script|<link|<img|src=|https?:\/\//i);
+    const section = (step: string) => html.split(`<section id="run-${PIPELINE}.${step}"`)[1]!.split("</section>")[0]!;
+    const chart = (step: string, name: string) => section(step).split(`data-chart="${name}"`)[1]!.split("</figure>")[0]!;
+    const values = (svg: string) => [...svg.matchAll(/class="value">([^<]+)</g)].map((m) => m[1]!);
+    // Segment sizes: the segment_profiles output, read here, largest first.
+    const seg = await manifestOf(root(), `${PIPELINE}.segments`);
+    const profiles = await readOutput(seg.outputs.segment_profiles);
+    expect(values(chart("segments", "segment-sizes"))).toEqual(profiles.map((r) => Number(r.customers)).sort((a, b) => b - a).map((n) => n.toLocaleString("en-US")));
+    expect(profiles.reduce((sum, r) => sum + Number(r.customers), 0)).toBe(GEN.customers);
+    // The GBT's AUC, as the response manifest holds it.
+    const response = await manifestOf(root(), `${PIPELINE}.response`);
+    expect(values(chart("response", "auc-response"))[0]).toBe(response.metrics.response.models.gbt.auc.toFixed(4));
+    // One campaign's A/B lift and interval, from the ab_tests output read here.
+    const kpis = await manifestOf(root(), `${PIPELINE}.kpis`);
+    const ab = (await readOutput(kpis.outputs.ab_tests)).find((r) => r.campaign_id === "CMP-1")!;
+    expect(chart("kpis", "ab-tests")).toContain(`>${Number(ab.lift).toFixed(4)} [${Number(ab.ci_low).toFixed(4)}, ${Number(ab.ci_high).toFixed(4)}]<`);
+    // The targeting list's expected ROI.
+    const target = await manifestOf(root(), `${PIPELINE}.target`);
+    expect(section("target")).toContain(`<td class="num">${target.metrics.target[0].expected_roi.toFixed(2)}</td>`);
   });
 
   it("a second run with the same id reuses every step and runs nothing", () => {

@@ -12,7 +12,7 @@ const blocks = [...readme.matchAll(/```console\n\$ sparkjobs ([^\n]*)\n([\s\S]*?
 
 describe("README", () => {
   it("shows the help of every command", () => {
-    expect(blocks.map((b) => b[1])).toEqual(["--help", "run --help", "pipeline --help", "validate --help", "history --help", "sources check --help", "plan --help", "stage --help", "list --help", "demo --help"]);
+    expect(blocks.map((b) => b[1])).toEqual(["--help", "run --help", "pipeline --help", "validate --help", "history --help", "report --help", "sources check --help", "plan --help", "stage --help", "list --help", "demo --help"]);
   });
 
   it.each(blocks.map((b) => [b[1]!, b[2]!]))("`sparkjobs %s` prints what the README shows", (args, shown) => {
