@@ -158,8 +158,13 @@ describe("run lock", () => {
       const outcome = await acquireRunLock(new LocalStorage(), { root, runId: "r1", planSha256: "a", target: "local", timeoutMs: 60000 }, { now: Date.now })
         .then(() => "won", (e) => "lost " + e.exitCode);
       process.stdout.write(outcome);
-      // Held until every other process has tried: a holder that exits leaves a stale lock.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Held until every other process has tried (each leaves a mark; a loaded machine starts some
+      // late): a holder that exits leaves a stale lock, which a late one would rightly take over.
+      const { readdirSync, writeFileSync } = await import("node:fs");
+      writeFileSync(root + "/tried-" + process.pid, "");
+      for (let waited = 0; waited < 60000 && readdirSync(root).filter((n) => n.startsWith("tried-")).length < 8; waited += 100) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
     `;
     const startAt = Date.now() + 1500;
     const outcomes = await Promise.all(
