@@ -144,6 +144,28 @@ async function backendFrom(opts: TargetFlags & { root: string }) {
   );
 }
 
+/** The HTML report of run `id` (or of the steps of pipeline run `id`) under `root`, to `output` or <root>/reports/<id>.html. */
+async function writeReport(root: string, id: string, output?: string): Promise<{ report: string; runs: string[]; bytes: number }> {
+  const { readReportRuns, reportHtml } = await import("./report/html.js");
+  const { joinUri } = await import("./plan/build.js");
+  const storage = await storageFor();
+  const runs = await readReportRuns(storage, root, id);
+  if (!runs.length) {
+    throw new SparkjobsError("input", `no complete run ${id} under ${root}, and no complete step of a pipeline run ${id} (runs named ${id}.<step>)`, {
+      fix: "pass the id of a complete run or pipeline run (sparkjobs run or pipeline --run-id), and the --root it ran under",
+    });
+  }
+  const html = reportHtml({
+    title: runs.length > 1 || runs[0]!.step ? `Pipeline run ${id}` : `${runs[0]!.manifest.job.name}: run ${id}`,
+    subtitle: runs.length > 1 ? `${runs.length} steps: ${runs.map((r) => r.step ?? r.manifest.job.name).join(", ")}` : `under ${root}`,
+    runs,
+    generatedAt: new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC"),
+  });
+  const report = output ? resolve(output) : joinUri(root, "reports", `${id}.html`);
+  await storage.put(report, html);
+  return { report, runs: runs.map((r) => r.manifest.runId), bytes: Buffer.byteLength(html) };
+}
+
 /** --json promises exactly one object on stdout: an error after it is reported on stderr only. */
 let jsonPrinted = false;
 function printJson(value: unknown) {
@@ -286,10 +308,15 @@ export function buildProgram(): Command {
 
   targetFlags(withParams(common(program.command("run <job>").description("run a job, wait, validate its outputs and check its gates"))))
     .option("--timeout <seconds>", "give up (and cancel) after this long", "3600")
-    .action(async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string }) => {
+    .option("--report [file]", "also write its HTML report (see report): to <root>/reports/<run>.html, or to the file given")
+    .action(async (job: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string; report?: string | boolean }) => {
       const result = await runJob(job, opts);
-      if (opts.json) printJson(runJson(result));
-      else await printRunSummary(result);
+      const report = opts.report ? (await writeReport(resolveRoot(opts.root), result.runId, typeof opts.report === "string" ? opts.report : undefined)).report : undefined;
+      if (opts.json) printJson({ ...runJson(result), ...(report ? { report } : {}) });
+      else {
+        await printRunSummary(result);
+        if (report) process.stdout.write(`\nreport: ${report}\n`);
+      }
       const failed = result.checks.filter((c) => !c.passed);
       if (failed.length) {
         throw new SparkjobsError("gate", `${failed.length} quality gate${failed.length === 1 ? "" : "s"} failed`, {
@@ -302,7 +329,8 @@ export function buildProgram(): Command {
   targetFlags(withParams(common(program.command("pipeline <name>").description("run a pipeline (jobs/pipelines/<name>.yaml): its jobs in order, each reading the earlier ones' outputs; a rerun with the same --run-id reuses complete steps"))))
     .option("--timeout <seconds>", "give up on a step (and cancel it) after this long", "3600")
     .option("--no-session", "local and standalone: run each step in a Spark application of its own (by default the steps share one)")
-    .action(async (name: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string; session?: boolean }) => {
+    .option("--report [file]", "also write the HTML report of its steps (see report): to <root>/reports/<run>.html, or to the file given")
+    .action(async (name: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string; session?: boolean; report?: string | boolean }) => {
       const { loadPipeline, runPipeline } = await import("./pipeline.js");
       const { parseParamArgs } = await import("./config/params.js");
       const pipeline = loadPipeline(jobsDirs(opts), name);
@@ -328,10 +356,12 @@ export function buildProgram(): Command {
       } finally {
         await session?.close();
       }
-      if (opts.json) return printJson(result);
+      const report = opts.report ? (await writeReport(resolveRoot(opts.root), result.runId, typeof opts.report === "string" ? opts.report : undefined)).report : undefined;
+      if (opts.json) return printJson({ ...result, ...(report ? { report } : {}) });
       const { textTable } = await import("./report/table.js");
       process.stdout.write(`pipeline ${result.runId} (${result.pipeline}) succeeded in ${(result.durationMs / 1000).toFixed(1)} s\n\n`);
       process.stdout.write(`${textTable(["step", "job", "run", "reused", "seconds", "outputs"], result.steps.map((s) => [s.name, s.job, s.runId, s.reused ? "yes" : "no", (s.durationMs / 1000).toFixed(1), Object.entries(s.outputs).map(([o, v]) => `${o} ${v.rows}`).join(", ")]), ["left", "left", "left", "left", "right", "left"])}\n`);
+      if (report) process.stdout.write(`\nreport: ${report}\n`);
     });
 
   const sources = program.command("sources").description("source definitions: your own tables mapped onto the canonical ones");
@@ -420,27 +450,10 @@ export function buildProgram(): Command {
   common(program.command("report <run>").description("an HTML report of a run, or of a pipeline run's steps: charts and tables from the manifests and outputs, one self-contained file"))
     .option("-o, --output <file>", "write it to this file (default: <root>/reports/<run>.html)")
     .action(async (run: string, opts: CommonOptions & { output?: string }) => {
-      const { readReportRuns, reportHtml } = await import("./report/html.js");
-      const { joinUri } = await import("./plan/build.js");
-      const storage = await storageFor();
-      const root = resolveRoot(opts.root);
       checkRunId(run, "report");
-      const runs = await readReportRuns(storage, root, run);
-      if (!runs.length) {
-        throw new SparkjobsError("input", `no complete run ${run} under ${root}, and no complete step of a pipeline run ${run} (runs named ${run}.<step>)`, {
-          fix: "pass the id of a complete run or pipeline run (sparkjobs run or pipeline --run-id), and the --root it ran under",
-        });
-      }
-      const html = reportHtml({
-        title: runs.length > 1 || runs[0]!.step ? `Pipeline run ${run}` : `${runs[0]!.manifest.job.name}: run ${run}`,
-        subtitle: runs.length > 1 ? `${runs.length} steps: ${runs.map((r) => r.step ?? r.manifest.job.name).join(", ")}` : `under ${root}`,
-        runs,
-        generatedAt: new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC"),
-      });
-      const target = opts.output ? resolve(opts.output) : joinUri(root, "reports", `${run}.html`);
-      await storage.put(target, html);
-      if (opts.json) return printJson({ report: target, runs: runs.map((r) => r.manifest.runId), bytes: Buffer.byteLength(html) });
-      process.stdout.write(`report of ${runs.length === 1 ? `run ${runs[0]!.manifest.runId}` : `${runs.length} runs`}: ${target} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`);
+      const written = await writeReport(resolveRoot(opts.root), run, opts.output);
+      if (opts.json) return printJson(written);
+      process.stdout.write(`report of ${written.runs.length === 1 ? `run ${written.runs[0]}` : `${written.runs.length} runs`}: ${written.report} (${(written.bytes / 1024).toFixed(0)} KiB)\n`);
     });
 
   common(program.command("demo").description("generate customers and segment them on a local Spark (what npm start runs)"))

@@ -1,6 +1,9 @@
 /**
  * The main job end to end on generated data: the real CLI, the real spark-submit.
  */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adjustedRandIndex, cli, cliJson, ensureSegmentation, GEN, manifestOf, readOutput, root, SEG } from "./helpers.js";
 
@@ -82,13 +85,18 @@ describe("customer-segmentation on generated data", () => {
     expect(r.json).toMatchObject({ runId: SEG.runId, status: "complete" });
   });
 
-  it("a retried run with the same id and plan reports the finished run without running Spark", () => {
-    const { result, json } = cliJson<RunJson>(["run", "customer-segmentation", "--param", `source=${GEN.runId}`, "--run-id", SEG.runId]);
+  it("a retried run with the same id and plan reports the finished run without running Spark; --report writes its HTML report", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "sparkjobs-report-")), "segments.html");
+    const { result, json } = cliJson<RunJson & { report: string }>(["run", "customer-segmentation", "--param", `source=${GEN.runId}`, "--run-id", SEG.runId, "--report", file]);
     expect(result.code).toBe(0);
     expect(json.reused).toBe(true);
     expect(json.outputs).toEqual(run.outputs);
     expect(result.stderr).toContain("already complete with the same plan");
     expect(result.stderr).not.toContain("submitted run");
+    expect(json.report).toBe(file);
+    const html = readFileSync(file, "utf8");
+    expect(html).toContain(`<section id="run-${SEG.runId}"`);
+    expect([...html.matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1])).toEqual(["cleaning-transactions", "cleaning-events", "segment-sizes", "segment-revenue", "silhouette-by-k"]);
   });
 
   it("the same run id with another plan is a conflict (exit 11)", () => {
