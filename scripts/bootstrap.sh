@@ -10,17 +10,20 @@
 #   - with --with-hadoop (npm test passes it): the Hadoop mini cluster of scripts/hadoop (HDFS and
 #     YARN 3.3.4 jars from Maven Central, checked against scripts/hadoop/jars.sha1; its launcher
 #     compiled with javac; a Python with numpy for its nodes), all under ~/.cache/sparkjobs
+#   - with --with-browser (npm test passes it): Chromium from Debian's packages (apt-get, as root)
 #   - with --with-s3: the S3A jars from Maven Central (scripts/pins.txt, checked by sha1) and
 #     MinIO built with go install from the Go module proxy, all under ~/.cache/sparkjobs
 set -euo pipefail
 with_s3=0
 with_hadoop=0
+with_browser=0
 for arg in "$@"; do
   case "$arg" in
     --with-s3) with_s3=1 ;;
     --with-hadoop) with_hadoop=1 ;;
+    --with-browser) with_browser=1 ;;
     --no-run) ;; # kept for older callers: this script never runs a job
-    *) printf '[bootstrap] unknown option %s (known: --with-s3, --with-hadoop)\n' "$arg" >&2; exit 2 ;;
+    *) printf '[bootstrap] unknown option %s (known: --with-s3, --with-hadoop, --with-browser)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,6 +73,16 @@ say "ready: Java $java_version, $("$venv/bin/python" -c 'import pyspark,sys; pri
 # The classes of Spark, parsed and verified once, for local drivers' JVMs to map at start
 # (submitter/src/env/class-archive.ts): about a minute, once; never fails the bootstrap.
 node dist/submitter/src/env/class-archive.js build
+
+# Chromium (Debian's package), which the tests open the HTML report in.
+if [ "$with_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/lib/chromium/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Chromium (apt-get install chromium) for the report's browser test"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >&2 || die "apt-get install chromium failed"
+  else
+    die "the tests open the HTML report in Chromium, which was not found: install it (Debian/Ubuntu: apt-get install chromium) or set SPARKJOBS_CHROMIUM to its executable, then run this again"
+  fi
+fi
 
 # 5. The Hadoop mini cluster (HDFS + YARN on loopback) for the yarn target's tests and trials.
 if [ "$with_hadoop" = 1 ]; then

@@ -8,10 +8,19 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import puppeteer from "puppeteer-core";
 import { describe, expect, it } from "vitest";
 import { cli, cliJson, ensureGenerated, GEN, manifestOf, PIPELINE, PRECISION_MARKETING, readOutput, root, TARGET_BUDGET, writeProductJobs } from "./helpers.js";
 
 const ARGS = PRECISION_MARKETING;
+
+/** Debian's Chromium (bootstrap.sh --with-browser installs it), or SPARKJOBS_CHROMIUM. */
+function chromium(): string {
+  const candidates = [process.env.SPARKJOBS_CHROMIUM, "/usr/lib/chromium/chromium", ...(process.env.PATH ?? "").split(":").map((d) => join(d, "chromium"))];
+  const found = candidates.find((c): c is string => !!c && existsSync(c));
+  if (!found) throw new Error("Chromium was not found: run bash scripts/bootstrap.sh --with-browser (apt-get install chromium), or set SPARKJOBS_CHROMIUM");
+  return found;
+}
 const STEPS = ["generate", "segments", "pca", "response", "score", "uplift", "score_uplift", "target", "target_uplift", "recommend", "basket_rules", "clv", "kpis"];
 
 describe("pipeline precision-marketing", () => {
@@ -70,6 +79,45 @@ describe("pipeline precision-marketing", () => {
     // The targeting list's expected ROI.
     const target = await manifestOf(root(), `${PIPELINE}.target`);
     expect(section("target")).toContain(`<td class="num">${target.metrics.target[0].expected_roi.toFixed(2)}</td>`);
+  });
+
+  it("its report in headless Chromium: every chart drawn, no console message, no request but the file itself", async () => {
+    const { result, json } = cliJson(["report", PIPELINE, "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const browser = await puppeteer.launch({ executablePath: chromium(), headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+    try {
+      const page = await browser.newPage();
+      const messages: string[] = [];
+      const requests: string[] = [];
+      page.on("console", (m) => messages.push(`${m.type()}: ${m.text()}`));
+      page.on("pageerror", (e) => messages.push(`page error: ${String(e)}`));
+      page.on("request", (r) => requests.push(r.url()));
+      const started = Date.now();
+      await page.goto(`file://${json.report}`, { waitUntil: "load" });
+      const loadMs = Date.now() - started;
+      // Each chart as laid out: its size, and the bars and points it shows at a size above zero.
+      const charts = await page.$$eval("figure.chart", (figs) => figs.map((f) => {
+        const svg = f.querySelector("svg")!;
+        const box = svg.getBoundingClientRect();
+        const marks = [...svg.querySelectorAll("rect,circle")].filter((m) => m.getBoundingClientRect().width > 0).length;
+        return { name: (f as HTMLElement).dataset.chart!, width: box.width, height: box.height, marks };
+      }));
+      const sizes = await page.$$eval('section[id$=".segments"] figure[data-chart="segment-sizes"] text.value', (ts) => ts.map((t) => t.textContent));
+      console.log(`report in Chromium: ${charts.length} charts, loaded in ${loadMs} ms, ${json.bytes} bytes; segment sizes shown ${sizes.join(", ")}`);
+      expect(messages).toEqual([]);
+      expect(requests).toEqual([`file://${json.report}`]);
+      expect(charts.length).toBeGreaterThanOrEqual(STEPS.length);
+      for (const c of charts) {
+        expect(c.width, c.name).toBeGreaterThan(200);
+        expect(c.height, c.name).toBeGreaterThan(20);
+        expect(c.marks, c.name).toBeGreaterThan(0);
+      }
+      const seg = await manifestOf(root(), `${PIPELINE}.segments`);
+      const profiles = await readOutput(seg.outputs.segment_profiles);
+      expect(sizes).toEqual(profiles.map((r) => Number(r.customers)).sort((a, b) => b - a).map((n) => n.toLocaleString("en-US")));
+    } finally {
+      await browser.close();
+    }
   });
 
   it("a second run with the same id reuses every step and runs nothing", () => {
