@@ -102,7 +102,11 @@ describe("pipeline precision-marketing", () => {
         const marks = [...svg.querySelectorAll("rect,circle")].filter((m) => m.getBoundingClientRect().width > 0).length;
         return { name: (f as HTMLElement).dataset.chart!, width: box.width, height: box.height, marks };
       }));
-      const sizes = await page.$$eval('section[id$=".segments"] figure[data-chart="segment-sizes"] text.value', (ts) => ts.map((t) => t.textContent));
+      const shown = (selector: string) => page.$$eval(selector, (els) => els.map((el) => el.textContent ?? ""));
+      const sizes = await shown('section[id$=".segments"] figure[data-chart="segment-sizes"] text.value');
+      const auc = (await shown('section[id$=".response"] figure[data-chart="auc-response"] text.value'))[0];
+      const lifts = await shown('section[id$=".kpis"] figure[data-chart="ab-tests"] text.value');
+      const roi = (await shown('section[id$=".target"] table[data-table="targeting"] td')).at(-1);
       console.log(`report in Chromium: ${charts.length} charts, loaded in ${loadMs} ms, ${json.bytes} bytes; segment sizes shown ${sizes.join(", ")}`);
       expect(messages).toEqual([]);
       expect(requests).toEqual([`file://${json.report}`]);
@@ -115,6 +119,14 @@ describe("pipeline precision-marketing", () => {
       const seg = await manifestOf(root(), `${PIPELINE}.segments`);
       const profiles = await readOutput(seg.outputs.segment_profiles);
       expect(sizes).toEqual(profiles.map((r) => Number(r.customers)).sort((a, b) => b - a).map((n) => n.toLocaleString("en-US")));
+      // The GBT's AUC, one campaign's lift and interval, the list's expected ROI, as the page shows them.
+      const response = await manifestOf(root(), `${PIPELINE}.response`);
+      expect(auc).toBe(response.metrics.response.models.gbt.auc.toFixed(4));
+      const kpis = await manifestOf(root(), `${PIPELINE}.kpis`);
+      const ab = (await readOutput(kpis.outputs.ab_tests)).find((r) => r.campaign_id === "CMP-1")!;
+      expect(lifts).toContain(`${Number(ab.lift).toFixed(4)} [${Number(ab.ci_low).toFixed(4)}, ${Number(ab.ci_high).toFixed(4)}]`);
+      const target = await manifestOf(root(), `${PIPELINE}.target`);
+      expect(roi).toBe(target.metrics.target[0].expected_roi.toFixed(2));
     } finally {
       await browser.close();
     }

@@ -66,7 +66,7 @@ describe("the HTML report", () => {
     expect([...sizes.matchAll(/class="value">(\d+)</g)].map((m) => Number(m[1]))).toEqual([18, 12]);
     expect(html).toContain(">0.7097<"); // the GBT AUC
     expect(html).toContain(">0.0307 [0.0004, 0.0610]<"); // CMP-10's lift and interval
-    expect(html).toContain("<td class=\"num\">139.88</td>"); // expected ROI
+    expect(html).toContain("<td class=\"num\">139.88</td></tr></tbody></table>"); // expected ROI, the targeting table's last cell
     const cleaning = html.split('data-chart="cleaning-transactions"')[1]!.split("</figure>")[0]!;
     expect([...cleaning.matchAll(/>([^<>]+)<\/text><rect[^>]*><text [^>]*>([\d,]+)</g)].map((m) => `${m[1]} ${m[2]}`))
       .toEqual(["read 100", "cancelled (dropped) 7", "missing_category (filled in, kept) 4", "kept 93"]);

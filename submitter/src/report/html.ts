@@ -28,9 +28,9 @@ const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 const whole = (v: number) => Math.round(v).toLocaleString("en-US");
 const e = escapeHtml;
 
-function table(headers: string[], rows: (string | number)[][], numeric: boolean[] = []): string {
+function table(headers: string[], rows: (string | number)[][], numeric: boolean[] = [], name?: string): string {
   const cell = (tag: string, v: string | number, i: number) => `<${tag}${numeric[i] ? ' class="num"' : ""}>${e(String(v))}</${tag}>`;
-  return `<div class="scroll"><table><thead><tr>${headers.map((h, i) => cell("th", h, i)).join("")}</tr></thead>`
+  return `<div class="scroll"><table${name ? ` data-table="${e(name)}"` : ""}><thead><tr>${headers.map((h, i) => cell("th", h, i)).join("")}</tr></thead>`
     + `<tbody>${rows.map((r) => `<tr>${r.map((v, i) => cell("td", v, i)).join("")}</tr>`).join("")}</tbody></table></div>`;
 }
 
@@ -135,7 +135,7 @@ function targeting(m: RunManifest): string[] {
   const money = (v: unknown) => (num(v) === undefined ? "-" : num(v)!.toLocaleString("en-US", { maximumFractionDigits: 2 }));
   const out = [table(["campaign", "basis", "customers", "cost", "budget", "expected revenue", "expected profit", "expected ROI"],
     [[String(t.campaign_type), String(t.basis), whole(num(t.customers) ?? 0), money(t.cost), money(t.budget), money(t.expected_revenue), money(t.expected_profit), num(t.expected_roi) === undefined ? "-" : fixed(2)(num(t.expected_roi)!)]],
-    [false, false, true, true, true, true, true, true])];
+    [false, false, true, true, true, true, true, true], "targeting")];
   if (isObj(t.contacts) && Object.keys(t.contacts).length) {
     out.push(barChart("target-contacts", "Contacts on the list, by channel", Object.entries(t.contacts).map(([c, n]) => ({ label: c, value: num(n) ?? 0 })), whole));
   }
