@@ -32,7 +32,10 @@ const segments: ReportRun = {
 const response: ReportRun = {
   step: "response",
   manifest: manifest("p.response", "response", { response: { rows: 1000, testRows: 300, models: { gbt: { type: "gbt", auc: 0.70968, oracleAuc: 0.77325 } } } }),
-  tables: { feature_importance: [{ model: "gbt", feature: "recency_days", importance: 0.31, rank: 1 }] },
+  tables: {
+    feature_importance: [{ model: "gbt", feature: "recency_days", importance: 0.31, rank: 1 }],
+    response_calibration: [{ model: "gbt", bin: 0, mean_predicted: 0.1, observed_rate: 0.08 }, { model: "gbt", bin: 1, mean_predicted: 0.4, observed_rate: 0.45 }],
+  },
 };
 const kpis: ReportRun = {
   step: "kpis",
@@ -60,7 +63,10 @@ describe("the HTML report", () => {
   test("a section per run with its charts, and the numbers of the manifests on the page", () => {
     expect([...html.matchAll(/<section id="run-([^"]+)"/g)].map((m) => m[1])).toEqual(["p.segments", "p.response", "p.kpis", "p.target"]);
     const charts = [...html.matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1]);
-    expect(charts).toEqual(["cleaning-transactions", "segment-sizes", "segment-revenue", "silhouette-by-k", "auc-response", "feature-importance", "ab-tests", "target-contacts"]);
+    expect(charts).toEqual(["cleaning-transactions", "segment-sizes", "segment-revenue", "silhouette-by-k", "auc-response", "calibration", "feature-importance", "ab-tests", "target-contacts"]);
+    // A calibration bin is a point at its (predicted, observed), its numbers in its tooltip.
+    const calibration = html.split('data-chart="calibration"')[1]!.split("</figure>")[0]!;
+    expect([...calibration.matchAll(/<title>([^<]+)<\/title>/g)].map((m) => m[1])).toEqual(["gbt: 0.10, 0.08", "gbt: 0.40, 0.45"]);
     // Segment sizes, largest first, each bar labelled with its count.
     const sizes = html.split('data-chart="segment-sizes"')[1]!.split("</figure>")[0]!;
     expect([...sizes.matchAll(/class="value">(\d+)</g)].map((m) => Number(m[1]))).toEqual([18, 12]);

@@ -7,10 +7,10 @@
  */
 import type { RunManifest } from "../../../schemas/src/index.js";
 import { headlineTables } from "./headlines.js";
-import { barChart, escapeHtml, intervalChart, type Bar } from "./svg.js";
+import { barChart, escapeHtml, intervalChart, xyChart, type Bar } from "./svg.js";
 
 /** The small outputs a report reads, by table name. */
-export const REPORT_TABLES = ["segment_profiles", "ab_tests", "feature_importance"] as const;
+export const REPORT_TABLES = ["segment_profiles", "ab_tests", "feature_importance", "model_metrics", "response_calibration"] as const;
 
 export interface ReportRun {
   /** The pipeline step's name, when the run is a step of a pipeline run. */
@@ -94,6 +94,21 @@ function models(run: ReportRun): string[] {
       if (isObj(v.oracle)) bars.push({ label: `oracle (${String(v.oracle.column)})`, value: num(v.oracle.rmse) ?? 0, highlight: true });
       out.push(barChart(`rmse-${stage}`, `${stage}: RMSE on ${whole(num(v.testRows) ?? 0)} held-out customers (lower is better)`, bars, fixed(2)));
     }
+  }
+  // The first model's AUC in each segment, campaign type and channel.
+  const scoped = run.tables.model_metrics ?? [];
+  const first = scoped.find((r) => r.model !== undefined)?.model;
+  if (first !== undefined) {
+    const rows = scoped.filter((r) => r.model === first && num(r.auc) !== undefined)
+      .sort((a, b) => `${String(a.scope)}|${String(a.scope_value)}`.localeCompare(`${String(b.scope)}|${String(b.scope_value)}`, "en", { numeric: true }));
+    if (rows.length) out.push(barChart("auc-by-scope", `The ${String(first)} model's AUC by campaign type, channel and segment`, rows.map((r) => ({ label: `${String(r.scope).replace(/_/g, " ")}: ${String(r.scope_value)}`, value: num(r.auc)! })), fixed(3)));
+  }
+  const bins = run.tables.response_calibration ?? [];
+  if (bins.length) {
+    const models = [...new Set(bins.map((r) => String(r.model)))];
+    out.push(xyChart("calibration", "Calibration: each bin's mean predicted probability against the response rate observed in it (on the diagonal: calibrated)",
+      models.map((label) => ({ label, points: bins.filter((r) => String(r.model) === label && num(r.mean_predicted) !== undefined && num(r.observed_rate) !== undefined).map((r): [number, number] => [num(r.mean_predicted)!, num(r.observed_rate)!]) })),
+      { x: "predicted", y: "observed" }, fixed(2)));
   }
   const importance = run.tables.feature_importance ?? [];
   const model = importance.find((r) => r.model !== undefined)?.model;
@@ -191,7 +206,7 @@ main{max-width:960px;margin:0 auto;padding:16px}h1{font-size:1.6em;margin:.2em 0
 h3{font-size:1em;margin:1.2em 0 .3em}.facts,.sub{color:var(--muted);margin:.2em 0 .8em}.lead{margin:.6em 0}
 nav ol{padding-left:1.2em;columns:2}figure{margin:.8em 0;break-inside:avoid}figcaption{font-weight:600;margin-bottom:.2em}
 svg text{font-size:12px;fill:var(--fg)}svg .value{fill:var(--muted)}.bar{fill:var(--bar)}.hi{fill:var(--hi);stroke:var(--hi)}
-.ci{stroke:var(--bar);stroke-width:3}.ci.hi{stroke:var(--hi)}.dot{fill:var(--fg)}.zero{stroke:var(--muted);stroke-dasharray:3 3}
+.grid{stroke:var(--line)}.ci{stroke:var(--bar);stroke-width:3}.ci.hi{stroke:var(--hi)}.dot{fill:var(--fg)}.dot.hi{fill:var(--hi)}.zero{stroke:var(--muted);stroke-dasharray:3 3}
 .scroll{overflow-x:auto}table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{padding:3px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 .num{text-align:right;font-variant-numeric:tabular-nums}pre{overflow-x:auto;font-size:12px;background:#f5f6f8;padding:8px}
 @media print{h2{break-before:page}details{display:none}body{font-size:12px}}`;

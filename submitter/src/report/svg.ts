@@ -1,6 +1,7 @@
 /**
  * Charts as inline SVG for the HTML report: no script, no library, nothing fetched when the page
- * opens, printable, and every number drawn is also written as text on the chart. Pure.
+ * opens, printable. Bars and intervals have their values written beside them; a point of an XY
+ * chart has its values in its tooltip. Pure.
  */
 export const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
@@ -57,6 +58,32 @@ export function intervalChart(name: string, title: string, rows: Interval[], for
       + `<text x="${(LABEL + span + 10).toFixed(1)}" y="${y + 4}" class="value">${escapeHtml(`${format(r.mid)} [${format(r.lo)}, ${format(r.hi)}]`)}</text>`;
   });
   return figure(name, title, WIDTH, height, zero + drawn.join(""));
+}
+
+export interface Series {
+  label: string;
+  points: [number, number][];
+}
+
+/**
+ * Points of one or more series on two axes from 0 to the largest value, with the diagonal y = x
+ * (calibration: the predicted probability of each bin against the rate observed in it).
+ */
+export function xyChart(name: string, title: string, series: Series[], axes: { x: string; y: string }, format: (v: number) => string): string {
+  const W = WIDTH, H = 320, left = 56, bottom = 40, top = 10, right = 150;
+  const max = Math.max(1e-9, ...series.flatMap((s) => s.points.flatMap(([x, y]) => [x, y])));
+  const px = (v: number) => left + (v / max) * (W - left - right);
+  const py = (v: number) => H - bottom - (v / max) * (H - bottom - top);
+  const ticks = [0, max / 2, max];
+  const grid = ticks.map((t) => `<line x1="${left}" x2="${(W - right).toFixed(1)}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" class="grid"/>`
+    + `<text x="${left - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end" class="value">${escapeHtml(format(t))}</text>`
+    + `<text x="${px(t).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle" class="value">${escapeHtml(format(t))}</text>`).join("");
+  const labels = `<text x="${((left + W - right) / 2).toFixed(1)}" y="${H - 6}" text-anchor="middle">${escapeHtml(axes.x)}</text>`
+    + `<text x="14" y="${((top + H - bottom) / 2).toFixed(1)}" text-anchor="middle" transform="rotate(-90 14 ${((top + H - bottom) / 2).toFixed(1)})">${escapeHtml(axes.y)}</text>`;
+  const diagonal = `<line x1="${px(0).toFixed(1)}" y1="${py(0).toFixed(1)}" x2="${px(max).toFixed(1)}" y2="${py(max).toFixed(1)}" class="zero"/>`;
+  const drawn = series.map((s, i) => s.points.map(([x, y]) => `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="4" class="${i ? "dot hi" : "dot"}"><title>${escapeHtml(`${s.label}: ${format(x)}, ${format(y)}`)}</title></circle>`).join("")
+    + `<circle cx="${W - right + 16}" cy="${top + 10 + i * 20}" r="4" class="${i ? "dot hi" : "dot"}"/><text x="${W - right + 26}" y="${top + 14 + i * 20}">${escapeHtml(s.label)}</text>`).join("");
+  return figure(name, title, W, H, grid + diagonal + drawn + labels);
 }
 
 function figure(name: string, title: string, width: number, height: number, body: string): string {
