@@ -6,7 +6,7 @@
 #   - the TypeScript build (when a source file is newer than the build stamp)
 #   - a Python virtual environment with the pinned pyspark, under ~/.cache/sparkjobs
 #   - a check for Java 17
-#   - a class-data-sharing archive of Spark's classes for local drivers' JVMs (starts 3-4 s sooner)
+#   - a class-data-sharing archive of Spark's classes for local drivers' JVMs (about 0.9x the time)
 #   - with --with-hadoop (npm test passes it): the Hadoop mini cluster of scripts/hadoop (HDFS and
 #     YARN 3.3.4 jars from Maven Central, checked against scripts/hadoop/jars.sha1; its launcher
 #     compiled with javac; a Python with numpy for its nodes), all under ~/.cache/sparkjobs
