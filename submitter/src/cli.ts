@@ -44,6 +44,7 @@ interface TargetFlags {
   executionRoleArn?: string;
   logUri?: string;
   logWait?: string;
+  pollMax?: string;
   region?: string;
   deployMode?: string;
   queue?: string;
@@ -93,6 +94,7 @@ function targetFlags(cmd: Command): Command {
     .addOption(new Option("--execution-role-arn <arn>", "emr (runtime role) and emr-serverless (job role)").env("SPARKJOBS_EXECUTION_ROLE_ARN"))
     .addOption(new Option("--log-uri <uri>", "emr-serverless: s3:// prefix for driver logs").env("SPARKJOBS_LOG_URI"))
     .addOption(new Option("--log-wait <seconds>", "yarn, emr, emr-serverless: how long to wait for logs after a failure").env("SPARKJOBS_LOG_WAIT"))
+    .addOption(new Option("--poll-max <seconds>", "longest wait between two status checks of a run (default 0.25 local and standalone, 2 yarn, 15 emr and emr-serverless)").env("SPARKJOBS_POLL_MAX"))
     .addOption(new Option("--region <region>", "AWS region of every AWS call and of Spark's S3A settings (default: AWS_REGION)"));
 }
 
@@ -328,15 +330,17 @@ export function buildProgram(): Command {
 
   targetFlags(withParams(common(program.command("pipeline <name>").description("run a pipeline (jobs/pipelines/<name>.yaml): its jobs in order, each reading the earlier ones' outputs; a rerun with the same --run-id reuses complete steps"))))
     .option("--timeout <seconds>", "give up on a step (and cancel it) after this long", "3600")
-    .option("--no-session", "local and standalone: run each step in a Spark application of its own (by default the steps share one)")
+    .option("--no-session", "run each step in a Spark application of its own (by default the steps share one on local, standalone, yarn and emr with --cluster-id)")
     .option("--report [file]", "also write the HTML report of its steps (see report): to <root>/reports/<run>.html, or to the file given")
     .action(async (name: string, opts: CommonOptions & TargetFlags & { param: string[]; runId?: string; series: string; timeout: string; session?: boolean; report?: string | boolean }) => {
       const { loadPipeline, runPipeline } = await import("./pipeline.js");
       const { parseParamArgs } = await import("./config/params.js");
       const pipeline = loadPipeline(jobsDirs(opts), name);
-      // One Spark application for the steps, on the targets whose driver this process starts.
+      // One Spark application for the steps: a local or standalone driver, a YARN application, one
+      // step on a running EMR cluster (a transient cluster and EMR Serverless run a step per job).
       let session: import("./backends/session.js").SessionBackend | undefined;
-      if (opts.session !== false && ["local", "standalone"].includes(opts.target)) {
+      const sessionTarget = ["local", "standalone", "yarn"].includes(opts.target) || (opts.target === "emr" && !opts.transientCluster);
+      if (opts.session !== false && sessionTarget) {
         const { SessionBackend } = await import("./backends/session.js");
         const root = resolveRoot(opts.root);
         session = new SessionBackend({
@@ -488,6 +492,11 @@ async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: 
   const timeout = Number(opts.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new SparkjobsError("usage", `--timeout ${opts.timeout} is not a positive number of seconds`);
   const root = resolveRoot(opts.root);
+  let pollMaxMs: number | undefined;
+  if (opts.pollMax !== undefined) {
+    pollMaxMs = Number(opts.pollMax) * 1000;
+    if (!Number.isFinite(pollMaxMs) || pollMaxMs <= 0) throw new SparkjobsError("usage", `--poll-max ${opts.pollMax} is not a positive number of seconds`, { fix: "give seconds, for example --poll-max 5" });
+  }
   const backend = shared ?? (await backendFrom({ ...opts, root }));
   const dirs = jobsDirs(opts);
   if (!jobsSaid) {
@@ -504,6 +513,7 @@ async function runJob(job: string, opts: CommonOptions & TargetFlags & { param: 
     storage: await storageFor(),
     backend,
     timeoutMs: timeout * 1000,
+    ...(pollMaxMs !== undefined ? { pollMaxMs } : {}),
     log,
     onSubmitted: (submission) => {
       cancelCurrent = () => backend.cancel(submission);

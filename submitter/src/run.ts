@@ -32,6 +32,8 @@ export interface RunOptions {
   storage: Storage;
   backend: Backend;
   timeoutMs: number;
+  /** The longest wait between two status checks (default: the backend's own, or 15 s). */
+  pollMaxMs?: number;
   clock?: Clock;
   log: (message: string) => void;
   /** Receives the submission as soon as it exists, so a signal handler can cancel it. */
@@ -166,7 +168,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       describe: (s) => s.engineState,
       onChange: (state, ms) => options.log(`${plan.runId}: ${state} after ${(ms / 1000).toFixed(1)} s`),
       timeoutMs: options.timeoutMs,
-      ...(options.backend.maxPollDelayMs !== undefined ? { maxDelayMs: options.backend.maxPollDelayMs } : {}),
+      ...(options.pollMaxMs !== undefined ? { maxDelayMs: options.pollMaxMs } : options.backend.maxPollDelayMs !== undefined ? { maxDelayMs: options.backend.maxPollDelayMs } : {}),
       what: `run ${plan.runId}`,
       logLocation: submission.logLocation,
       ...(options.clock ? { clock: options.clock } : {}),

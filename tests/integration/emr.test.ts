@@ -7,14 +7,14 @@
  */
 import { AddJobFlowStepsCommand, EMRClient } from "@aws-sdk/client-emr";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
 import { freePort } from "../servers/minio.js";
-import { cliAsync as cli, ensureGenerated, GEN, manifestOf, root, startCli, writeProductJobs } from "./helpers.js";
+import { cliAsync as cli, ensureGenerated, GEN, manifestOf, root, startCli, storageFor, writeProductJobs } from "./helpers.js";
 
 const ROLE = "arn:aws:iam::123456789012:role/sparkjobs-job";
 const bucket = () => inject("s3Bucket");
@@ -37,7 +37,8 @@ describe("EMR steps and EMR Serverless job runs", () => {
   let jobsDir: string;
   let clusterId: string;
   let productRows: number;
-  const env = (over: Record<string, string> = {}) => ({ ...inject("s3Env"), AWS_ENDPOINT_URL_EMR: emr.endpoint, AWS_ENDPOINT_URL_EMR_SERVERLESS: serverless.endpoint, ...over });
+  // The loopback servers have no request quota: a run's end is looked for every 2 s at most (15 s by default).
+  const env = (over: Record<string, string> = {}) => ({ ...inject("s3Env"), AWS_ENDPOINT_URL_EMR: emr.endpoint, AWS_ENDPOINT_URL_EMR_SERVERLESS: serverless.endpoint, SPARKJOBS_POLL_MAX: "2", ...over });
   const onEmr = (job: string, runId: string, extra: string[] = [], over: Record<string, string> = {}) =>
     cli(["run", job, "--jobs-dir", jobsDir, "--run-id", runId, "--target", "emr", "--cluster-id", clusterId, "--log-wait", "60", "--json", ...extra], { root: s3Root(), env: env(over) });
 
@@ -159,6 +160,29 @@ describe("EMR steps and EMR Serverless job runs", () => {
     const v = await cli(["validate", "emr-staged", "--json"], { root: s3Root(), env: env() });
     expect(v.code, v.stderr).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ runId: "emr-staged", status: "complete", outputs: { catalogue: { rows: productRows } } });
+  });
+
+  it("a pipeline on a running cluster is one step: its runs share one YARN application, each with its own manifest", async () => {
+    const products = `s3://${bucket()}/lifecycle-input/products`;
+    const dir = writeProductJobs(products, "S3", {
+      cheap: "SELECT product_id, category, name, list_price FROM products WHERE list_price <= 10",
+      dear: "SELECT product_id, category, name, list_price FROM products WHERE list_price > 10",
+    }, { "spark.executor.instances": "1" });
+    mkdirSync(join(dir, "pipelines"));
+    writeFileSync(join(dir, "pipelines", "prices.yaml"), "name: prices\nversion: 1\ndescription: two steps, one EMR step\nsteps:\n  - { name: cheap, job: cheap }\n  - { name: dear, job: dear }\n");
+    const before = emr.cluster(clusterId)!.steps.length;
+    const r = await cli(["pipeline", "prices", "--jobs-dir", dir, "--run-id", "emr-pipe", "--target", "emr", "--cluster-id", clusterId, "--json"], { root: s3Root(), env: env() });
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const steps = emr.cluster(clusterId)!.steps.slice(before);
+    expect(steps.map((s) => [s.name.replace(/-[0-9a-f]{8}$/, "-*"), s.state])).toEqual([["sparkjobs session prices-*", "COMPLETED"]]);
+    const storage = storageFor(inject("s3Env"));
+    const manifests = await Promise.all(["cheap", "dear"].map(async (s) => JSON.parse((await storage.readText(`${s3Root()}/runs/emr-pipe.${s}/_manifest.json`))!)));
+    expect(manifests.map((m) => m.status)).toEqual(["succeeded", "succeeded"]);
+    expect(manifests[0].engine.applicationId).toMatch(/^application_\d+_\d+$/);
+    expect(manifests[1].engine.applicationId).toBe(manifests[0].engine.applicationId);
+    expect(manifests[0].outputs.catalogue.rows + manifests[1].outputs.catalogue.rows).toBe(productRows);
+    // The session's requests and results are removed once it ends.
+    expect(await storage.list(`${s3Root()}/stage/sessions/`)).toEqual([]);
   });
 
   it("a TERMINATED cluster: exit 9 naming the cluster and its state; nothing written under the run", async () => {

@@ -140,7 +140,7 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
   it("emr: a step with command-runner.jar on the cluster, through the real EMR client", async () => {
     const cluster = emr.addCluster({ name: "analytics", logUri: `s3://${bucket()}/emr-logs/` });
     emrClusterId = cluster.id;
-    await runOn("emr", "seg-emr", ["--cluster-id", cluster.id], { AWS_ENDPOINT_URL_EMR: emr.endpoint });
+    await runOn("emr", "seg-emr", ["--cluster-id", cluster.id], { AWS_ENDPOINT_URL_EMR: emr.endpoint, SPARKJOBS_POLL_MAX: "2" });
     const steps = emr.cluster(cluster.id)!.steps;
     expect(steps).toHaveLength(1);
     expect(steps[0]!.name).toBe("sparkjobs customer-segmentation seg-emr");
@@ -154,7 +154,7 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
       "--application-id", app.id,
       "--execution-role-arn", "arn:aws:iam::123456789012:role/sparkjobs-job",
       "--log-uri", `s3://${bucket()}/serverless-logs/`,
-    ], { AWS_ENDPOINT_URL_EMR_SERVERLESS: serverless.endpoint });
+    ], { AWS_ENDPOINT_URL_EMR_SERVERLESS: serverless.endpoint, SPARKJOBS_POLL_MAX: "2" });
     expect(serverless.application(app.id)!.runs.map((r) => [r.clientToken, r.state])).toEqual([["seg-serverless", "SUCCESS"]]);
   });
 

@@ -42,12 +42,14 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-/** Jobs on the products of the shared data set in HDFS: one that fails on purpose, one that runs until cancelled, one that runs long. */
+/** Jobs on the products of the shared data set in HDFS: one that fails on purpose, one that runs until cancelled, two that split the products, one that runs long. */
 const writeJobs = (productsUri: string) =>
   writeProductJobs(productsUri, "HDFS", {
     failing: "SELECT product_id, category, name, list_price FROM products WHERE CASE WHEN list_price > 0 THEN raise_error('invalid input: planted failure: a positive list_price; fix: give products with negative prices') END IS NULL",
     endless: "SELECT p.product_id, p.category, p.name, p.list_price FROM products p CROSS JOIN range(0, 2000000000) r WHERE hash(r.id, p.product_id) = 7",
     // About a minute of work on two executors, with a result that does not depend on where it ran.
+    cheap: "SELECT product_id, category, name, list_price FROM products WHERE list_price <= 10",
+    dear: "SELECT product_id, category, name, list_price FROM products WHERE list_price > 10",
     slow: "SELECT p.product_id, p.category, p.name, p.list_price FROM products p JOIN (SELECT CAST(pmod(hash(id), 1000) AS BIGINT) AS k, count(*) AS n FROM range(0, 60000000, 1, 24) GROUP BY 1) r ON pmod(hash(p.product_id), 1000) = r.k WHERE r.n % 2 = 0",
   });
 
@@ -75,6 +77,27 @@ describe("the yarn target on the Hadoop mini cluster", () => {
     expect([app!.state, app!.finalStatus]).toEqual(["FINISHED", "FAILED"]);
     const v = await cliAsync(["validate", "yarn-fail"], { root: hdfsRoot(), env: hadoopEnv() });
     expect(v.code).toBe(8);
+  });
+
+  it("a pipeline is one YARN application: tagged for its session, not for a run; each step its own manifest", async () => {
+    mkdirSync(join(jobsDir, "pipelines"), { recursive: true });
+    writeFileSync(join(jobsDir, "pipelines", "prices.yaml"), "name: prices\nversion: 1\ndescription: two steps, one application\nsteps:\n  - { name: cheap, job: cheap }\n  - { name: dear, job: dear }\n");
+    const r = await cliAsync(["pipeline", "prices", "--jobs-dir", jobsDir, "--run-id", "yarn-pipe", "--target", "yarn", "--json"], { root: hdfsRoot(), env: hadoopEnv() });
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const id = /one Spark application for the pipeline's steps \((application_\d+_\d+)\)/.exec(r.stderr)?.[1];
+    expect(id, r.stderr.slice(-3000)).toBeDefined();
+    const app = ((await (await fetch(`${hadoop().resourceManager}/ws/v1/cluster/apps/${id}`)).json()) as { app: App & { applicationTags: string } }).app;
+    expect([app.state, app.finalStatus]).toEqual(["FINISHED", "SUCCEEDED"]);
+    expect(app.name).toMatch(/^sparkjobs-session-prices-[0-9a-f]{8}$/);
+    expect(app.applicationTags.split(",").sort()).toEqual(["sparkjobs", app.name]);
+    // No application of a step's own: a retried submit of a step never follows the session's.
+    expect(await appsOf("yarn-pipe.cheap")).toEqual([]);
+    const storage = storageFor();
+    const manifests = await Promise.all(["cheap", "dear"].map(async (s) => JSON.parse((await storage.readText(`${hdfsRoot()}/runs/yarn-pipe.${s}/_manifest.json`))!)));
+    expect(manifests.map((m) => [m.status, m.engine.applicationId])).toEqual([["succeeded", id], ["succeeded", id]]);
+    const products = (await manifestOf(root(), GEN.runId)).outputs.products;
+    expect(manifests[0].outputs.catalogue.rows + manifests[1].outputs.catalogue.rows).toBe(products.rows);
+    expect(await storage.list(`${hdfsRoot()}/stage/sessions/${app.name.replace("sparkjobs-session-", "")}`)).toEqual([]);
   });
 
   it("SIGTERM cancels the application on the cluster: the ResourceManager shows it KILLED, exit 130", async () => {

@@ -65,6 +65,13 @@ describe("emr", () => {
     expect(() => emrStep(big, staged)).toThrow(/has 10\d{3} characters; EMR allows 10240/);
   });
 
+  test("a pipeline's session step is named for its session folder, not for its first run", () => {
+    const step = emrStep(plan(), { ...staged, session: "s3://lake/sj/stage/sessions/prices-0a1b2c3d" });
+    expect(step.Name).toBe("sparkjobs session prices-0a1b2c3d");
+    expect(step.HadoopJarStep!.Args!.slice(0, 5)).toEqual(["spark-submit", "--deploy-mode", "cluster", "--name", "sparkjobs-session-prices-0a1b2c3d"]);
+    expect(step.HadoopJarStep!.Args!.slice(-2)).toEqual(["--session", "s3://lake/sj/stage/sessions/prices-0a1b2c3d"]);
+  });
+
   test("the run id is in the step name, so ListSteps can find a step added by a crashed submit", () => {
     expect(stepName(plan())).toMatch(/ seg-20260101T000000Z-abc123$/);
   });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { aggregatedLogDirs, isFirstContainer, parseAggregatedLog, readVLong } from "../../submitter/src/backends/yarn-logs.js";
-import { appName, runTag, yarnState, yarnSubmitArgs } from "../../submitter/src/backends/yarn.js";
+import { appName, sessionName, runTag, yarnState, yarnSubmitArgs } from "../../submitter/src/backends/yarn.js";
 import { hdfsAuthority, parseSiteXml, resourceManagerUrl, webHdfsUrl } from "../../submitter/src/stage/hadoop-conf.js";
 import { hdfsPath, WebHdfsStorage } from "../../submitter/src/stage/webhdfs.js";
 import type { RunPlan } from "../../schemas/src/index.js";
@@ -129,6 +129,15 @@ describe("spark-submit for yarn", () => {
     ]);
     expect(appName(plan)).toBe("sparkjobs-customer-segmentation-Seg-2026.12");
     expect(runTag("Seg-2026.12")).toBe("sparkjobs-run-seg-2026.12");
+  });
+
+  it("a pipeline's session application is named and tagged for its session folder, never for its first run", () => {
+    const args = yarnSubmitArgs(plan, { ...staged, session: "hdfs:///sj/stage/sessions/Prices-0a1b2c3d" }, { deployMode: "cluster" });
+    expect(args.slice(0, 6)).toEqual(["--master", "yarn", "--deploy-mode", "cluster", "--name", "sparkjobs-session-prices-0a1b2c3d"]);
+    expect(args).toContain("spark.yarn.tags=sparkjobs,sparkjobs-session-prices-0a1b2c3d");
+    expect(args.join(" ")).not.toContain("sparkjobs-run-");
+    expect(args.slice(-2)).toEqual(["--session", "hdfs:///sj/stage/sessions/Prices-0a1b2c3d"]);
+    expect(sessionName("s3://b/sj/stage/sessions/prices-0a1b2c3d/")).toBe("sparkjobs-session-prices-0a1b2c3d");
   });
 
   it("client mode waits in spark-submit; Kerberos flags are passed through", () => {

@@ -52,17 +52,19 @@ export interface EmrBackendOptions {
   log?: (message: string) => void;
 }
 
-export function stepName(plan: RunPlan): string {
-  return `sparkjobs ${plan.job.name} ${plan.runId}`;
+export function stepName(plan: RunPlan, session?: string): string {
+  // A pipeline's session step is named for its session folder: a retried submit of its first run must not follow it.
+  return session ? `sparkjobs session ${session.replace(/\/+$/, "").split("/").pop()}` : `sparkjobs ${plan.job.name} ${plan.runId}`;
 }
 
 /** The step: command-runner.jar running spark-submit in cluster deploy mode on YARN. */
 export function emrStep(plan: RunPlan, staged: Staged): StepConfig {
-  const args = ["spark-submit", "--deploy-mode", "cluster", "--name", `sparkjobs-${plan.job.name}-${plan.runId}`];
+  const name = stepName(plan, staged.session);
+  const args = ["spark-submit", "--deploy-mode", "cluster", "--name", name.replaceAll(" ", "-")];
   for (const [k, v] of Object.entries(plan.sparkConf)) args.push("--conf", `${k}=${v}`);
   args.push(...pythonEnvSubmitArgs(staged.pythonEnv, true));
   args.push("--py-files", staged.pyFilesUri, staged.runnerUri, ...runnerArgs(staged));
-  const step: StepConfig = { Name: stepName(plan), ActionOnFailure: "CONTINUE", HadoopJarStep: { Jar: "command-runner.jar", Args: args } };
+  const step: StepConfig = { Name: name, ActionOnFailure: "CONTINUE", HadoopJarStep: { Jar: "command-runner.jar", Args: args } };
   const chars = [step.Name!, step.HadoopJarStep!.Jar!, ...args].reduce((n, s) => n + s.length, 0);
   if (chars > EMR_STEP_CHAR_LIMIT) {
     throw new SparkjobsError("definition", `the EMR step for run ${plan.runId} has ${chars} characters; EMR allows ${EMR_STEP_CHAR_LIMIT}`, {

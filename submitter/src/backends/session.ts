@@ -132,7 +132,8 @@ export class SessionBackend implements Backend {
       const deadline = Date.now() + waitMs;
       while (Date.now() < deadline) {
         if (TERMINAL_STATES.has((await this.session.status(session.submission)).state)) break;
-        await new Promise((r) => setTimeout(r, 200));
+        // A local driver is asked often; a cluster's API (EMR's is rate-limited) once a second.
+        await new Promise((r) => setTimeout(r, this.maxPollDelayMs !== undefined && this.maxPollDelayMs < 1000 ? 200 : 1000));
       }
     }
     for (let i = 1; i <= this.n; i++) {

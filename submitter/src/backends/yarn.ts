@@ -78,6 +78,11 @@ export function appName(plan: RunPlan): string {
   return `sparkjobs-${plan.job.name}-${plan.runId}`;
 }
 
+/** The name (and tag) of a pipeline's session application: its folder's name, never a run's. */
+export function sessionName(sessionUri: string): string {
+  return `sparkjobs-session-${sessionUri.replace(/\/+$/, "").split("/").pop()!.toLowerCase()}`;
+}
+
 /** YARN's state and final status as a RunState. */
 export function yarnState(app: Pick<AppInfo, "state" | "finalStatus">): RunState {
   switch (app.state) {
@@ -107,11 +112,14 @@ export function sparkHome(env: NodeJS.ProcessEnv = process.env): string {
 
 /** spark-submit's arguments for a yarn run (an array, never a joined string). */
 export function yarnSubmitArgs(plan: RunPlan, staged: Staged, o: { deployMode: string; queue?: string; principal?: string; keytab?: string; archive?: string }): string[] {
-  const args = ["--master", "yarn", "--deploy-mode", o.deployMode, "--name", appName(plan)];
+  // A pipeline's session application carries the session's name and tag, not its first step's:
+  // a retried submit of that step must not follow an application that runs other steps.
+  const name = staged.session ? sessionName(staged.session) : appName(plan);
+  const args = ["--master", "yarn", "--deploy-mode", o.deployMode, "--name", name];
   if (o.queue) args.push("--queue", o.queue);
   if (o.principal) args.push("--principal", o.principal);
   if (o.keytab) args.push("--keytab", o.keytab);
-  args.push("--conf", `spark.yarn.tags=sparkjobs,${runTag(plan.runId)}`);
+  args.push("--conf", `spark.yarn.tags=sparkjobs,${staged.session ? name : runTag(plan.runId)}`);
   // spark-submit returns once the application is accepted: the ResourceManager is asked from then on.
   if (o.deployMode === "cluster") args.push("--conf", "spark.yarn.submit.waitAppCompletion=false");
   if (o.archive) args.push("--conf", `spark.yarn.archive=${o.archive}`);
@@ -126,6 +134,8 @@ export function yarnSubmitArgs(plan: RunPlan, staged: Staged, o: { deployMode: s
 export class YarnBackend implements Backend {
   readonly target = "yarn";
   readonly shipsPythonEnv = true;
+  /** The ResourceManager's REST API is cheap to ask: a run's end is seen within 2 s. */
+  readonly maxPollDelayMs = 2000;
   private readonly deployMode: "cluster" | "client";
   private readonly env: NodeJS.ProcessEnv;
   private readonly fetch: typeof fetch;
@@ -221,7 +231,7 @@ export class YarnBackend implements Backend {
         fix: "check yarn.resourcemanager.webapp.address in HADOOP_CONF_DIR's yarn-site.xml, or set SPARKJOBS_YARN_RM_URL",
       });
     }
-    const live = await this.liveApplication(plan);
+    const live = staged.session ? undefined : await this.liveApplication(plan);
     if (live) {
       this.o.log?.(`run ${plan.runId} is already running as YARN application ${live.id} (${live.state}); following it instead of submitting it again`);
       return { runId: plan.runId, engineId: live.id, logLocation: live.trackingUrl ?? `${this.o.resourceManager}/cluster/app/${live.id}` };
