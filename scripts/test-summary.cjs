@@ -12,13 +12,15 @@ const suite = xml.match(/<testsuite [^>]*>/)[0];
 const attr = (n) => Number((suite.match(new RegExp(` ${n}="(\\d+)"`)) || [0, 0])[1]);
 const runnerFailed = attr("failures") + attr("errors");
 passed += attr("tests") - runnerFailed - attr("skipped"); failed += runnerFailed; skipped += attr("skipped");
-// Where the time went: the wall time of every integration file, slowest first. Files run one after
-// another, and a file's own startTime comes after its beforeAll hooks: its time runs from the end
-// of the file before it (the first: from the start of the run) to its own end.
+// Where the time went: the wall time of every integration file, slowest first, from its start (its
+// set-up file records it in <dir>/starts/, before its beforeAll hooks) to its end. Two files run at
+// a time, so these add up to about twice the tier's time.
 const integ = JSON.parse(fs.readFileSync(`${dir}/integration.json`, "utf8"));
-const ended = [...integ.testResults].sort((a, b) => a.endTime - b.endTime);
-const files = ended.map((t, i) => [(t.endTime - (i ? ended[i - 1].endTime : integ.startTime)) / 1000, t.name.replace(/^.*\/tests\//, "tests/")]).sort((a, b) => b[0] - a[0]);
-console.log("integration files, wall seconds:");
+const starts = {};
+if (fs.existsSync(`${dir}/starts`)) for (const f of fs.readdirSync(`${dir}/starts`)) { const s = JSON.parse(fs.readFileSync(`${dir}/starts/${f}`, "utf8")); starts[s.file] = s.startTime; }
+const files = integ.testResults.map((t) => [(t.endTime - (starts[t.name] ?? t.startTime)) / 1000, t.name.replace(/^.*\/tests\//, "tests/")]).sort((a, b) => b[0] - a[0]);
+const last = Math.max(...integ.testResults.map((t) => t.endTime));
+console.log(`integration: ${integ.testResults.length} files in ${((last - integ.startTime) / 1000).toFixed(0)} s, two at a time; each file's wall seconds:`);
 for (const [s, n] of files) console.log(`  ${s.toFixed(0).padStart(6)}  ${n}`);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 // In CI a skipped test is a test whose real part was missing: it fails the run, never passes it.

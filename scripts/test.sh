@@ -25,7 +25,7 @@ echo "== runner tests (pytest, real SparkSession)"
 SPARK_SUBMIT_OPTS="-XX:+UseSerialGC $(node dist/submitter/src/env/class-archive.js option)" \
   "$venv/bin/python" -m pytest -q --durations=5 tests/runner --junitxml="$reports/runner.xml"
 
-echo "== integration tests (vitest: real CLI, real Spark)"
-npx --no-install vitest run --project integration --reporter=default --reporter=json --outputFile.json="$reports/integration.json"
+echo "== integration tests (vitest: real CLI, real Spark; two files at a time, vitest.config.ts)"
+SPARKJOBS_TEST_STARTS="$reports/starts" npx --no-install vitest run --project integration --reporter=default --reporter=json --outputFile.json="$reports/integration.json"
 
 node scripts/test-summary.cjs "$reports"

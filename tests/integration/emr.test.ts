@@ -14,7 +14,7 @@ import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
 import { freePort } from "../servers/minio.js";
-import { cliAsync as cli, ensureGenerated, GEN, manifestOf, root, startCli, storageFor, writeProductJobs } from "./helpers.js";
+import { cliAsync as cli, ensureGenerated, GEN, holdMiniCluster, manifestOf, root, startCli, storageFor, writeProductJobs } from "./helpers.js";
 
 const ROLE = "arn:aws:iam::123456789012:role/sparkjobs-job";
 const bucket = () => inject("s3Bucket");
@@ -42,7 +42,9 @@ describe("EMR steps and EMR Serverless job runs", () => {
   const onEmr = (job: string, runId: string, extra: string[] = [], over: Record<string, string> = {}) =>
     cli(["run", job, "--jobs-dir", jobsDir, "--run-id", runId, "--target", "emr", "--cluster-id", clusterId, "--log-wait", "60", "--json", ...extra], { root: s3Root(), env: env(over) });
 
+  let releaseCluster: (() => void) | undefined;
   beforeAll(async () => {
+    releaseCluster = await holdMiniCluster();
     // The products of the shared generated data set, copied to S3 as the jobs' input.
     ensureGenerated();
     const generated = await manifestOf(root(), GEN.runId);
@@ -61,6 +63,7 @@ describe("EMR steps and EMR Serverless job runs", () => {
   });
 
   afterAll(async () => {
+    releaseCluster?.();
     await emr?.stop();
     await serverless?.stop();
   });

@@ -2,7 +2,7 @@
  * Running the real CLI as a user would, and reading what it wrote.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
@@ -34,7 +34,98 @@ function cliEnv(options: { root?: string; env?: NodeJS.ProcessEnv }): NodeJS.Pro
   return { ...process.env, SPARKJOBS_ROOT: options.root ?? root(), SPARKJOBS_SERIES: `it-${process.pid}-${++calls}`, ...options.env };
 }
 
+/**
+ * The shared runs (it-pm.*, it-retail.*, below) are made under one lock across the test
+ * processes (two integration files run at once, vitest.config.ts): a file that needs a shared run
+ * another file is making waits for it, then reuses it, instead of meeting the run's own lock.
+ */
+const SHARED_RUN = /^it-(pm|retail)(\.|$)/;
+let fixtureDepth = 0;
+function withFixtureLock<T>(make: () => T): T {
+  if (fixtureDepth > 0) return make();
+  const lock = join(root(), ".test-locks", "fixtures");
+  mkdirSync(join(root(), ".test-locks"), { recursive: true });
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      // A holder that died leaves its lock behind: taken over once its process is gone.
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(join(lock, "pid"), "utf8"));
+      } catch {
+        /* being written or removed */
+      }
+      if (staleLock(lock, holder)) rmSync(lock, { recursive: true, force: true });
+      else Atomics.wait(pause, 0, 0, 500);
+    }
+  }
+  fixtureDepth++;
+  try {
+    return make();
+  } finally {
+    fixtureDepth--;
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** A lock whose holder's process is gone, or one without a holder for over 10 s (its maker died writing it). */
+function staleLock(lock: string, holder: number): boolean {
+  if (holder > 0) return !alive(holder);
+  try {
+    return Date.now() - statSync(lock).mtimeMs > 10_000;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The files whose runs are YARN applications (targets, emr, yarn) hold the Hadoop mini cluster one
+ * at a time (one of them kills a NodeManager): taken in the file's beforeAll, given back in its
+ * afterAll (or when its process ends).
+ */
+export async function holdMiniCluster(): Promise<() => void> {
+  const lock = join(root(), ".test-locks", "mini-cluster");
+  mkdirSync(join(root(), ".test-locks"), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
+      return () => rmSync(lock, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(join(lock, "pid"), "utf8"));
+      } catch {
+        /* being written or removed */
+      }
+      if (staleLock(lock, holder)) rmSync(lock, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function cli(args: string[], options: { root?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliResult {
+  const runId = args.includes("--run-id") ? args[args.indexOf("--run-id") + 1] : undefined;
+  if (!options.root && runId && SHARED_RUN.test(runId)) return withFixtureLock(() => cliUnlocked(args, options));
+  return cliUnlocked(args, options);
+}
+
+function cliUnlocked(args: string[], options: { root?: string; env?: NodeJS.ProcessEnv; cwd?: string }): CliResult {
   const started = Date.now();
   const r = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: options.cwd ?? repo,

@@ -15,7 +15,7 @@ import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
 import { startStandaloneCluster, type StandaloneCluster } from "../servers/spark-standalone.js";
-import { cliAsync, clusterSparkConf, copyRun, currentNodeManagers, hadoopEnv, readOutput, storageFor } from "./helpers.js";
+import { cliAsync, clusterSparkConf, copyRun, currentNodeManagers, hadoopEnv, holdMiniCluster, readOutput, storageFor } from "./helpers.js";
 
 const s3Env = () => inject("s3Env");
 const bucket = () => inject("s3Bucket");
@@ -53,7 +53,9 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
     return { result, json };
   };
 
+  let releaseCluster: (() => void) | undefined;
   beforeAll(async () => {
+    releaseCluster = await holdMiniCluster();
     const g = await cliAsync(["run", "generate", "--param", "customers=800", "--param", "seed=11", "--run-id", GEN_ID, "--json"], { root: rootUri(), env: s3Env() });
     expect(g.code, g.stderr.slice(-4000)).toBe(0);
     generate = JSON.parse(g.stdout);
@@ -63,6 +65,7 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
   });
 
   afterAll(async () => {
+    releaseCluster?.();
     await emr?.stop();
     await serverless?.stop();
   });

@@ -9,10 +9,10 @@ import { execFileSync, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort } from "../servers/minio.js";
 import { clusterPython } from "../../submitter/src/env/where.js";
-import { cliAsync, copyRun, currentNodeManagers, ensureGenerated, ensureSegmentation, GEN, hadoopEnv, manifestOf, readOutput, repo, root, SEG, startCli, storageFor, writeProductJobs } from "./helpers.js";
+import { cliAsync, copyRun, currentNodeManagers, ensureGenerated, ensureSegmentation, GEN, hadoopEnv, holdMiniCluster, manifestOf, readOutput, repo, root, SEG, startCli, storageFor, writeProductJobs } from "./helpers.js";
 
 const hadoop = () => inject("hadoop");
 const hdfsRoot = () => `${hadoop().defaultFS}/lifecycle`;
@@ -58,7 +58,11 @@ describe("the yarn target on the Hadoop mini cluster", () => {
   const onYarn = (job: string, runId: string, extra: string[] = [], env: Record<string, string> = {}) =>
     cliAsync(["run", job, "--jobs-dir", jobsDir, "--run-id", runId, "--target", "yarn", "--log-wait", "90", "--json", ...extra], { root: hdfsRoot(), env: { ...hadoopEnv(), ...env } });
 
+  let releaseCluster: (() => void) | undefined;
+  afterAll(() => releaseCluster?.());
+
   beforeAll(async () => {
+    releaseCluster = await holdMiniCluster();
     // The products of the shared generated data set, copied to HDFS through WebHDFS.
     ensureGenerated();
     const products = (await manifestOf(root(), GEN.runId)).outputs.products;

@@ -17,12 +17,12 @@ function reports(opts: { unitSkipped?: number; runnerFailures?: number }): strin
     numPendingTests: pending,
     numTodoTests: 0,
     startTime: 1_000_000,
-    testResults: files.map(([name, end]) => ({ name: `/repo/tests/integration/${name}`, endTime: end })),
+    testResults: files.map(([name, end]) => ({ name: `/repo/tests/integration/${name}`, startTime: 1_090_000, endTime: end })),
   });
   fs.writeFileSync(path.join(dir, "unit.json"), JSON.stringify(vitestReport(10, 0, opts.unitSkipped ?? 0, [])));
   fs.writeFileSync(
     path.join(dir, "integration.json"),
-    JSON.stringify(vitestReport(5, 1, 0, [["a.test.ts", 1_030_000], ["b.test.ts", 1_130_000]])),
+    JSON.stringify(vitestReport(5, 1, 0, [["a.test.ts", 1_030_000], ["yarn.test.ts", 1_090_000], ["b.test.ts", 1_130_000]])),
   );
   fs.writeFileSync(
     path.join(dir, "runner.xml"),
@@ -37,16 +37,24 @@ function summary(dir: string, ci: boolean) {
 }
 
 describe("the test summary", () => {
-  it("counts every tier and lists the integration files by wall time, slowest first", () => {
-    const r = summary(reports({ runnerFailures: 2 }), false);
+  it("counts every tier and lists the integration files by wall time from their recorded start, slowest first", () => {
+    const dir = reports({ runnerFailures: 2 });
+    // a started with the run; yarn 20 s in (its start recorded before its hooks); b has no record: its own startTime.
+    fs.mkdirSync(path.join(dir, "starts"));
+    fs.writeFileSync(path.join(dir, "starts", "a.test.ts.json"), JSON.stringify({ file: "/repo/tests/integration/a.test.ts", startTime: 1_000_000 }));
+    fs.writeFileSync(path.join(dir, "starts", "yarn.test.ts.json"), JSON.stringify({ file: "/repo/tests/integration/yarn.test.ts", startTime: 1_020_000 }));
+    const r = summary(dir, false);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     // unit 10 + integration 5 + runner 7 - 2 failed - 1 skipped = 19 passed; 1 + 2 failed; 1 skipped
     expect(r.stdout).toContain("tests: 19 passed, 3 failed, 1 skipped");
+    expect(r.stdout).toContain("integration: 3 files in 130 s, two at a time");
     const lines = r.stdout.split("\n");
     const a = lines.findIndex((l) => /^\s+30\s+tests\/integration\/a\.test\.ts$/.test(l));
-    const b = lines.findIndex((l) => /^\s+100\s+tests\/integration\/b\.test\.ts$/.test(l));
-    expect(b).toBeGreaterThan(0);
+    const yarn = lines.findIndex((l) => /^\s+70\s+tests\/integration\/yarn\.test\.ts$/.test(l));
+    const b = lines.findIndex((l) => /^\s+40\s+tests\/integration\/b\.test\.ts$/.test(l));
+    expect(yarn).toBeGreaterThan(0);
+    expect(b).toBeGreaterThan(yarn);
     expect(a).toBeGreaterThan(b);
   });
 
