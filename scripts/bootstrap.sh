@@ -11,19 +11,23 @@
 #     YARN 3.3.4 jars from Maven Central, checked against scripts/hadoop/jars.sha1; its launcher
 #     compiled with javac; a Python with numpy for its nodes), all under ~/.cache/sparkjobs
 #   - with --with-browser (npm test passes it): Chromium from Debian's packages (apt-get, as root)
+#   - with --with-airflow (npm test passes it): Airflow 3 with the Amazon provider in a virtual
+#     environment of its own (integrations/airflow/requirements-test.txt), under ~/.cache/sparkjobs
 #   - with --with-s3: the S3A jars from Maven Central (scripts/pins.txt, checked by sha1) and
 #     MinIO built with go install from the Go module proxy, all under ~/.cache/sparkjobs
 set -euo pipefail
 with_s3=0
 with_hadoop=0
 with_browser=0
+with_airflow=0
 for arg in "$@"; do
   case "$arg" in
     --with-s3) with_s3=1 ;;
     --with-hadoop) with_hadoop=1 ;;
     --with-browser) with_browser=1 ;;
+    --with-airflow) with_airflow=1 ;;
     --no-run) ;; # kept for older callers: this script never runs a job
-    *) printf '[bootstrap] unknown option %s (known: --with-s3, --with-hadoop, --with-browser)\n' "$arg" >&2; exit 2 ;;
+    *) printf '[bootstrap] unknown option %s (known: --with-s3, --with-hadoop, --with-browser, --with-airflow)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -82,6 +86,21 @@ if [ "$with_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1 && [ ! -x /u
   else
     die "the tests open the HTML report in Chromium, which was not found: install it (Debian/Ubuntu: apt-get install chromium) or set SPARKJOBS_CHROMIUM to its executable, then run this again"
   fi
+fi
+
+# Airflow (and its Amazon provider) for the tests of integrations/airflow: a virtual environment
+# of its own, every package pinned, keyed by the requirements' content.
+if [ "$with_airflow" = 1 ]; then
+  airflow_venv=$(node dist/submitter/src/env/where.js airflow-venv)
+  if [ ! -f "$airflow_venv/.complete" ]; then
+    say "creating Airflow's environment $airflow_venv (integrations/airflow/requirements-test.txt; about 2 minutes the first time)"
+    rm -rf "$airflow_venv"
+    "$python_bin" -m venv "$airflow_venv" || die "could not create a virtual environment; install python3-venv"
+    "$airflow_venv/bin/pip" install --quiet --disable-pip-version-check --cache-dir "${XDG_CACHE_HOME:-$HOME/.cache}/pip" \
+      -r integrations/airflow/requirements-test.txt pytest==8.3.4 >&2 || die "pip could not install integrations/airflow/requirements-test.txt"
+    touch "$airflow_venv/.complete"
+  fi
+  say "ready for Airflow: $("$airflow_venv/bin/python" -c 'import airflow, sys; print("Airflow", airflow.__version__, "python", sys.version.split()[0])' 2>/dev/null)"
 fi
 
 # 5. The Hadoop mini cluster (HDFS + YARN on loopback) for the yarn target's tests and trials.

@@ -7,11 +7,15 @@ for (const f of ["unit.json", "integration.json"]) {
   const r = JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8"));
   passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
 }
-const xml = fs.readFileSync(`${dir}/runner.xml`, "utf8");
-const suite = xml.match(/<testsuite [^>]*>/)[0];
-const attr = (n) => Number((suite.match(new RegExp(` ${n}="(\\d+)"`)) || [0, 0])[1]);
-const runnerFailed = attr("failures") + attr("errors");
-passed += attr("tests") - runnerFailed - attr("skipped"); failed += runnerFailed; skipped += attr("skipped");
+// The pytest tiers' JUnit reports: the runner's, and the Airflow operators' when that tier ran.
+for (const f of ["runner.xml", "airflow.xml"]) {
+  if (f !== "runner.xml" && !fs.existsSync(`${dir}/${f}`)) continue;
+  const xml = fs.readFileSync(`${dir}/${f}`, "utf8");
+  const suite = xml.match(/<testsuite [^>]*>/)[0];
+  const attr = (n) => Number((suite.match(new RegExp(` ${n}="(\\d+)"`)) || [0, 0])[1]);
+  const tierFailed = attr("failures") + attr("errors");
+  passed += attr("tests") - tierFailed - attr("skipped"); failed += tierFailed; skipped += attr("skipped");
+}
 // Where the time went: the wall time of every integration file, slowest first, from its start (its
 // set-up file records it in <dir>/starts/, before its beforeAll hooks) to its end. Two files run at
 // a time, so these add up to about twice the tier's time.

@@ -28,6 +28,16 @@ export const EXIT_CODES = {
 } as const;
 export type ErrorKind = Exclude<keyof typeof EXIT_CODES, "ok">;
 
+/**
+ * Kinds that a later try of the same submit may get past (the --json error's `retryable`, which
+ * orchestrators read): a failure of Spark itself (a lost node, a spot interruption), a run left
+ * incomplete, a service that could not be reached, a submit interrupted from outside. A retry with
+ * the same run id never runs a complete run again. Every other kind needs a change of input,
+ * definition, settings or permissions first. A conflict is retryable when another submit of the
+ * run id holds its lock (the retry then reads that run's result), not when another plan owns it.
+ */
+const RETRYABLE_KINDS: ReadonlySet<ErrorKind> = new Set(["runFailed", "incomplete", "unreachable", "interrupted"]);
+
 export interface Problem {
   /** File the problem is in (job definition, SQL file, Parquet input, ...). */
   file?: string;
@@ -44,14 +54,17 @@ export class SparkjobsError extends Error {
   readonly fix: string | undefined;
   /** What an orchestrator needs beside the message (a stopped pipeline's steps), in the --json error. */
   readonly details: Record<string, unknown> | undefined;
+  /** Whether the same submit may succeed later without a change (see RETRYABLE_KINDS). */
+  readonly retryable: boolean;
 
-  constructor(kind: ErrorKind, message: string, options: { problems?: Problem[]; fix?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(kind: ErrorKind, message: string, options: { problems?: Problem[]; fix?: string; cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SparkjobsError";
     this.kind = kind;
     this.problems = options.problems ?? [];
     this.fix = options.fix;
     this.details = options.details;
+    this.retryable = options.retryable ?? RETRYABLE_KINDS.has(kind);
   }
 
   get exitCode(): number {
@@ -59,7 +72,15 @@ export class SparkjobsError extends Error {
   }
 
   toJSON() {
-    return { kind: this.kind, exitCode: this.exitCode, message: this.message, problems: this.problems, fix: this.fix ?? null, ...(this.details ? { details: this.details } : {}) };
+    return {
+      kind: this.kind,
+      exitCode: this.exitCode,
+      retryable: this.retryable,
+      message: this.message,
+      problems: this.problems,
+      fix: this.fix ?? null,
+      ...(this.details ? { details: this.details } : {}),
+    };
   }
 }
 

@@ -41,7 +41,7 @@ function cliEnv(options: { root?: string; env?: NodeJS.ProcessEnv }): NodeJS.Pro
  */
 const SHARED_RUN = /^it-(pm|retail)(\.|$)/;
 let fixtureDepth = 0;
-function withFixtureLock<T>(make: () => T): T {
+export function withFixtureLock<T>(make: () => T): T {
   if (fixtureDepth > 0) return make();
   const lock = join(root(), ".test-locks", "fixtures");
   mkdirSync(join(root(), ".test-locks"), { recursive: true });

@@ -64,6 +64,8 @@ describe("run lock", () => {
         `if that process is gone, the lock expires at ${first.content.expiresAt} or can be removed: rm ${uri}`,
     );
     expect(readLock(root)).toEqual(first.content);
+    // Orchestrators read this: a retry later reads the holder's result.
+    expect(e.toJSON()).toMatchObject({ kind: "conflict", exitCode: 11, retryable: true });
     await first.release();
   });
 

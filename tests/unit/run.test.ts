@@ -80,6 +80,8 @@ describe("executeRun", () => {
     const other = await failure(executeRun(options(root, backend, "r1", "20")));
     expect(other.kind).toBe("conflict");
     expect(other.message).toBe("run r1 already completed with a different plan");
+    // Another plan owns the run id: no retry of the same submit can get past it.
+    expect(other.toJSON()).toMatchObject({ kind: "conflict", exitCode: 11, retryable: false });
     expect(backend.submits).toHaveLength(1);
   });
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 
 const script = path.resolve(__dirname, "../../scripts/test-summary.cjs");
 
-function reports(opts: { unitSkipped?: number; runnerFailures?: number }): string {
+function reports(opts: { unitSkipped?: number; runnerFailures?: number; airflow?: { tests: number; failures: number } }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "summary-"));
   const vitestReport = (passed: number, failed: number, pending: number, files: [string, number][]) => ({
     numPassedTests: passed,
@@ -28,6 +28,12 @@ function reports(opts: { unitSkipped?: number; runnerFailures?: number }): strin
     path.join(dir, "runner.xml"),
     `<?xml version="1.0"?><testsuites><testsuite name="pytest" errors="0" failures="${opts.runnerFailures ?? 0}" skipped="1" tests="7" time="3.0"></testsuite></testsuites>`,
   );
+  if (opts.airflow) {
+    fs.writeFileSync(
+      path.join(dir, "airflow.xml"),
+      `<?xml version="1.0"?><testsuites><testsuite name="pytest" errors="0" failures="${opts.airflow.failures}" skipped="0" tests="${opts.airflow.tests}" time="1.0"></testsuite></testsuites>`,
+    );
+  }
   return dir;
 }
 
@@ -56,6 +62,12 @@ describe("the test summary", () => {
     expect(yarn).toBeGreaterThan(0);
     expect(b).toBeGreaterThan(yarn);
     expect(a).toBeGreaterThan(b);
+  });
+
+  it("counts the Airflow operators' tier when its report is there", () => {
+    const r = summary(reports({ airflow: { tests: 31, failures: 1 } }), false);
+    // 10 + 5 + (7 - 1 skipped) + (31 - 1 failed) = 51 passed; 1 + 1 failed
+    expect(r.stdout).toContain("tests: 51 passed, 2 failed, 1 skipped");
   });
 
   it("with CI=true a skipped test fails the run", () => {

@@ -101,6 +101,12 @@ export function clusterPython(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheDir(env), "cluster-python", `py-${hashOf("scripts/hadoop/cluster-requirements.txt")}`);
 }
 
+/** Airflow with the Amazon provider (integrations/airflow/requirements-test.txt) for the tests of the Airflow operators. */
+export function airflowVenv(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SPARKJOBS_AIRFLOW_VENV) return env.SPARKJOBS_AIRFLOW_VENV;
+  return join(cacheDir(env), "airflow", `py-${hashOf("integrations/airflow/requirements-test.txt")}`);
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const what = process.argv[2];
   const answers: Record<string, () => string> = {
@@ -113,6 +119,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     "hadoop-lib": () => hadoopLib(),
     "hadoop-classes": () => hadoopClasses(),
     "cluster-python": () => clusterPython(),
+    "airflow-venv": () => airflowVenv(),
   };
   const answer = what ? answers[what] : undefined;
   if (!answer) {

@@ -90,12 +90,13 @@ export function conflictError(runId: string, uri: string, holder: LockContent | 
   if (!holder) {
     return new SparkjobsError("conflict", `run ${runId} is locked by ${uri}, which is not a readable lock`, {
       fix: `${wait}; if no submit of it is running, remove the lock: ${removeCommand(uri)}`,
+      retryable: true,
     });
   }
   return new SparkjobsError(
     "conflict",
     `run ${runId} is already being submitted by ${holder.host} pid ${holder.pid} (target ${holder.target}, since ${holder.acquiredAt}); lock ${uri}`,
-    { fix: `${wait}; if that process is gone, the lock expires at ${holder.expiresAt} or can be removed: ${removeCommand(uri)}` },
+    { fix: `${wait}; if that process is gone, the lock expires at ${holder.expiresAt} or can be removed: ${removeCommand(uri)}`, retryable: true },
   );
 }
 
@@ -160,6 +161,7 @@ export async function acquireRunLock(storage: Storage, request: LockRequest, env
       if (vanished) {
         throw new SparkjobsError("conflict", `run ${request.runId}: its lock ${uri} came and went twice while this submit tried to take it; another submit of the run id is starting or ending`, {
           fix: `wait for the other submit and rerun the same --run-id ${request.runId} to read its result (a complete run is reported, not run again)`,
+          retryable: true,
         });
       }
       vanished = true;
