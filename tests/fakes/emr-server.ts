@@ -92,6 +92,9 @@ export interface FakeStep {
   logsUploaded: boolean;
 }
 
+/** How an answer is lost after the request was carried out: an HTTP 500, or a reset connection. */
+export type LostAnswer = "error" | "reset";
+
 export interface EmrServer {
   /** http://127.0.0.1:<port> */
   endpoint: string;
@@ -102,6 +105,13 @@ export interface EmrServer {
   requests: { operation: string; status: number }[];
   /** The next n requests (of that operation, if given) are answered 400 ThrottlingException. */
   throttleNext(n: number, operation?: string): void;
+  /**
+   * The next n requests (of that operation, if given) that succeed are carried out, but their
+   * answer is lost: "error" answers HTTP 500 InternalServerError instead, "reset" closes the
+   * connection without a word (recorded with status 0). A client cannot tell whether such a request
+   * took effect.
+   */
+  failAfterAcceptNext(n: number, operation?: string, how?: LostAnswer): void;
   /** Kills running steps, drops logs not yet written, closes the server. */
   stop(): Promise<void>;
 }
@@ -258,6 +268,7 @@ class FakeEmr {
   readonly clusters = new Map<string, FakeCluster>();
   readonly requests: { operation: string; status: number }[] = [];
   private readonly throttles: (string | undefined)[] = [];
+  private readonly lostAnswers: { operation?: string; how: LostAnswer }[] = [];
   private readonly runs = new Map<FakeStep, Run>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly uploads = new Set<Promise<void>>();
@@ -291,6 +302,13 @@ class FakeEmr {
     try {
       const body = await readBody(req);
       payload = this.answer(operation, req.headers, body);
+      const lost = this.loseAnswer(operation);
+      if (lost === "reset") {
+        this.requests.push({ operation, status: 0 });
+        req.socket.destroy();
+        return;
+      }
+      if (lost === "error") throw new EmrError("InternalServerError", "An internal error occurred.", 500);
     } catch (e) {
       const error = e instanceof EmrError ? e : new EmrError("InternalServerError", e instanceof Error ? e.message : String(e), 500);
       status = error.status;
@@ -319,6 +337,17 @@ class FakeEmr {
 
   throttleNext(n: number, operation?: string): void {
     for (let i = 0; i < n; i++) this.throttles.push(operation);
+  }
+
+  failAfterAcceptNext(n: number, operation?: string, how: LostAnswer = "error"): void {
+    for (let i = 0; i < n; i++) this.lostAnswers.push({ operation, how });
+  }
+
+  /** How the answer to a request that was carried out is lost, if it is. */
+  private loseAnswer(operation: string): LostAnswer | undefined {
+    const i = this.lostAnswers.findIndex((l) => l.operation === undefined || l.operation === operation);
+    if (i < 0) return undefined;
+    return this.lostAnswers.splice(i, 1)[0]!.how;
   }
 
   private throttle(operation: string): void {
@@ -837,6 +866,7 @@ export async function startEmrServer(options: EmrServerOptions): Promise<EmrServ
     },
     cluster: (id) => emr.clusters.get(id),
     throttleNext: (n, operation) => emr.throttleNext(n, operation),
+    failAfterAcceptNext: (n, operation, how) => emr.failAfterAcceptNext(n, operation, how),
     stop: () =>
       (stopping ??= (async () => {
         await emr.stop();

@@ -80,6 +80,12 @@ export interface EmrServerlessServer {
   requests: { operation: string; status: number }[];
   /** The next n requests (of that operation, if given) are answered 429 ThrottlingException. */
   throttleNext(n: number, operation?: string): void;
+  /**
+   * The next n requests (of that operation, if given) that succeed are carried out, but their
+   * answer is lost: "error" answers HTTP 500 InternalServerException instead, "reset" closes the
+   * connection without a word (recorded with status 0).
+   */
+  failAfterAcceptNext(n: number, operation?: string, how?: "error" | "reset"): void;
   stop(): Promise<void>;
 }
 
@@ -343,6 +349,8 @@ class EmrServerless {
   private readonly applications = new Map<string, ApplicationRecord>();
   /** Requests still to throttle, by operation; "*" counts for any operation. */
   private readonly throttles = new Map<string, number>();
+  /** Answers to lose after the request was carried out, in order; operation "*" is any. */
+  private readonly lostAnswers: { operation: string; how: "error" | "reset" }[] = [];
   private readonly s3: S3Client;
   private readonly stepMs: number;
   private readonly flushMs: number;
@@ -396,6 +404,12 @@ class EmrServerless {
       this.throttle(found.operation);
       const body = await readJson(req);
       const answer = this.dispatch(found.operation, { params: found.params, query: url.searchParams, body });
+      const lost = this.loseAnswer(found.operation);
+      if (lost === "reset") {
+        req.socket.destroy();
+        return;
+      }
+      if (lost === "error") throw new ApiError(500, "InternalServerException", "Request processing failed because of an internal error");
       entry.status = 200;
       send(res, 200, answer);
     } catch (e) {
@@ -403,6 +417,16 @@ class EmrServerless {
       entry.status = error.status;
       send(res, error.status, { message: error.message }, error.type);
     }
+  }
+
+  failAfterAcceptNext(n: number, operation = "*", how: "error" | "reset" = "error"): void {
+    for (let i = 0; i < n; i++) this.lostAnswers.push({ operation, how });
+  }
+
+  private loseAnswer(operation: string): "error" | "reset" | undefined {
+    const i = this.lostAnswers.findIndex((l) => l.operation === "*" || l.operation === operation);
+    if (i < 0) return undefined;
+    return this.lostAnswers.splice(i, 1)[0]!.how;
   }
 
   private authorize(req: IncomingMessage): void {
@@ -823,6 +847,7 @@ export async function startEmrServerlessServer(options: EmrServerlessServerOptio
     application: (id) => service.application(id),
     requests: service.requests,
     throttleNext: (n, operation) => service.throttleNext(n, operation),
+    failAfterAcceptNext: (n, operation, how) => service.failAfterAcceptNext(n, operation, how),
     stop: async () => {
       await service.close();
       server.closeAllConnections();

@@ -2,14 +2,15 @@
  * The EMR and EMR Serverless lifecycles through the real SDK clients against loopback servers
  * that speak their wire protocols and run the submitted spark-submit arguments as given on the
  * Hadoop mini cluster's YARN (EMR steps in cluster deploy mode), data and logs in the loopback S3
- * server: success under throttling, a failing job with its
- * log tail, cancel, a submit retried after the client crashed, and the errors an operator meets.
+ * server: a failing job with its log tail, a transient cluster, a pipeline as one step, and the
+ * errors an operator meets. A step cancelled by SIGTERM, a submit retried after its client died
+ * (under throttling, with a runtime role) and a staged step added by an orchestrator are shown
+ * through Airflow and Step Functions (airflow.test.ts, step-functions.test.ts).
  */
-import { AddJobFlowStepsCommand, EMRClient } from "@aws-sdk/client-emr";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
@@ -42,9 +43,13 @@ describe("EMR steps and EMR Serverless job runs", () => {
   const onEmr = (job: string, runId: string, extra: string[] = [], over: Record<string, string> = {}) =>
     cli(["run", job, "--jobs-dir", jobsDir, "--run-id", runId, "--target", "emr", "--cluster-id", clusterId, "--log-wait", "60", "--json", ...extra], { root: s3Root(), env: env(over) });
 
+  // Each test's YARN applications share the mini cluster with other files' (helpers.ts).
   let releaseCluster: (() => void) | undefined;
+  beforeEach(async () => {
+    releaseCluster = await holdMiniCluster("shared");
+  });
+  afterEach(() => releaseCluster?.());
   beforeAll(async () => {
-    releaseCluster = await holdMiniCluster();
     // The products of the shared generated data set, copied to S3 as the jobs' input.
     ensureGenerated();
     const generated = await manifestOf(root(), GEN.runId);
@@ -63,7 +68,6 @@ describe("EMR steps and EMR Serverless job runs", () => {
   });
 
   afterAll(async () => {
-    releaseCluster?.();
     await emr?.stop();
     await serverless?.stop();
   });
@@ -83,56 +87,6 @@ describe("EMR steps and EMR Serverless job runs", () => {
     expect(v.code).toBe(8);
   });
 
-  it("Ctrl-C (SIGTERM) cancels the step: CancelSteps, step CANCELLED, its YARN application KILLED, exit 130", async () => {
-    const child = startCli(["run", "endless", "--jobs-dir", jobsDir, "--run-id", "emr-cancel", "--target", "emr", "--cluster-id", clusterId, "--log-wait", "5"], { root: s3Root(), env: env() });
-    let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const step = () => emr.cluster(clusterId)!.steps.find((s) => s.name.endsWith(" emr-cancel"));
-    // The step runs, and its YARN application (cluster deploy mode: the driver in a container) runs.
-    await until(() => step()?.state === "RUNNING" && step()?.applicationId !== undefined, 180_000);
-    const yarnApp = async () => ((await (await fetch(`${inject("hadoop").resourceManager}/ws/v1/cluster/apps/${step()!.applicationId}`)).json()) as { app: { state: string; finalStatus: string } }).app;
-    for (let i = 0; i < 240 && (await yarnApp()).state !== "RUNNING"; i++) await new Promise((r) => setTimeout(r, 500));
-    expect((await yarnApp()).state).toBe("RUNNING");
-    child.kill("SIGTERM");
-    expect(await exited).toBe(130);
-    await until(() => step()?.state === "CANCELLED", 60_000);
-    expect(emr.requests.some((q) => q.operation === "CancelSteps" && q.status === 200)).toBe(true);
-    expect(stderr).toContain("SIGTERM: cancelling the run");
-    // The step ran in YARN cluster mode: its application is KILLED in the ResourceManager, not left running.
-    const app = step()!.applicationId!;
-    expect(app).toMatch(/^application_\d+_\d+$/);
-    let yarn: { state: string; finalStatus: string } | undefined;
-    for (let i = 0; i < 60 && yarn?.state !== "KILLED"; i++) {
-      yarn = await yarnApp();
-      if (yarn.state !== "KILLED") await new Promise((r) => setTimeout(r, 500));
-    }
-    expect([yarn!.state, yarn!.finalStatus]).toEqual(["KILLED", "KILLED"]);
-  });
-
-  it("a submit retried after the client crashed follows the step that is there: one step, not two; it succeeds, with throttled answers retried by the client", async () => {
-    const child = startCli(["run", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-retry", "--target", "emr", "--cluster-id", clusterId, "--execution-role-arn", ROLE], { root: s3Root(), env: env() });
-    const exited = new Promise((resolve) => child.on("exit", resolve));
-    const steps = () => emr.cluster(clusterId)!.steps.filter((s) => s.name.endsWith(" emr-retry"));
-    await until(() => steps().length > 0, 60_000);
-    child.kill("SIGKILL"); // the orchestrator's worker died after AddJobFlowSteps
-    await exited;
-    const before = emr.requests.length;
-    emr.throttleNext(3);
-    const r = await onEmr("catalogue", "emr-retry", ["--execution-role-arn", ROLE]);
-    expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ runId: "emr-retry", target: "emr", status: "succeeded", outputs: { catalogue: { rows: productRows } } });
-    expect(r.stderr).toMatch(/step s-[A-Z0-9]+ of run emr-retry is already on j-[A-Z0-9]+ \((PENDING|RUNNING)\); following it instead of adding another/);
-    expect(steps()).toHaveLength(1);
-    expect(steps()[0]!.state).toBe("COMPLETED");
-    // The runtime role went with the step.
-    expect(steps()[0]!.executionRoleArn).toBe(ROLE);
-    // Three throttled answers, each retried by the client, and the last answer a success.
-    const requests = emr.requests.slice(before);
-    expect(requests.filter((q) => q.status === 400).length).toBe(3);
-    expect(requests.at(-1)!.status).toBe(200);
-  });
-
   it("a transient cluster is started for the run and ends with it", async () => {
     const spec = join(jobsDir, "transient.yaml");
     writeFileSync(spec, `logUri: s3://${bucket()}/emr-logs/\nreleaseLabel: emr-7.9.0\ncoreInstanceCount: 1\n`);
@@ -145,24 +99,6 @@ describe("EMR steps and EMR Serverless job runs", () => {
     expect(emr.cluster(id)!.autoTerminate).toBe(true);
     await until(() => emr.cluster(id)!.state === "TERMINATED", 60_000);
     expect(emr.cluster(id)!.stateChangeReason).toMatchObject({ Code: "ALL_STEPS_COMPLETED" });
-  });
-
-  it("stage prints the step an orchestrator submits (Step Functions' addStep.sync); that step, added as printed, runs and validates", async () => {
-    const staged = await cli(["stage", "catalogue", "--jobs-dir", jobsDir, "--run-id", "emr-staged", "--target", "emr", "--cluster-id", clusterId, "--series", "nightly", "--json"], { root: s3Root(), env: env() });
-    expect(staged.code, staged.stderr).toBe(0);
-    const out = JSON.parse(staged.stdout);
-    expect(out.emrStep).toMatchObject({ Name: "sparkjobs catalogue emr-staged", ActionOnFailure: "CONTINUE", HadoopJarStep: { Jar: "command-runner.jar" } });
-    // The runner's arguments: the plan, and the history series the orchestrator names.
-    expect(out.jobDriver.sparkSubmit.entryPointArguments).toEqual(["--plan", out.planUri, "--series", "nightly"]);
-    expect(out.emrStep.HadoopJarStep.Args.slice(-4)).toEqual(["--plan", out.planUri, "--series", "nightly"]);
-    const client = new EMRClient({ endpoint: emr.endpoint, region: "us-east-1", credentials: { accessKeyId: inject("s3Env").AWS_ACCESS_KEY_ID!, secretAccessKey: inject("s3Env").AWS_SECRET_ACCESS_KEY! } });
-    const { StepIds } = await client.send(new AddJobFlowStepsCommand({ JobFlowId: clusterId, Steps: [out.emrStep] }));
-    const step = () => emr.cluster(clusterId)!.steps.find((s) => s.id === StepIds![0]);
-    await until(() => ["COMPLETED", "FAILED"].includes(step()?.state ?? ""), 180_000);
-    expect(step()!.state).toBe("COMPLETED");
-    const v = await cli(["validate", "emr-staged", "--json"], { root: s3Root(), env: env() });
-    expect(v.code, v.stderr).toBe(0);
-    expect(JSON.parse(v.stdout)).toMatchObject({ runId: "emr-staged", status: "complete", outputs: { catalogue: { rows: productRows } } });
   });
 
   it("a pipeline on a running cluster is one step: its runs share one YARN application, each with its own manifest", async () => {

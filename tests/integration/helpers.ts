@@ -2,7 +2,7 @@
  * Running the real CLI as a user would, and reading what it wrote.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
@@ -84,29 +84,85 @@ function staleLock(lock: string, holder: number): boolean {
 }
 
 /**
- * The files whose runs are YARN applications (targets, emr, yarn) hold the Hadoop mini cluster one
- * at a time (one of them kills a NodeManager): taken in the file's beforeAll, given back in its
- * afterAll (or when its process ends).
+ * The Hadoop mini cluster is shared by the files whose runs are YARN applications (targets, emr,
+ * yarn, airflow, step-functions): their applications may run side by side (YARN queues what does
+ * not fit), so they hold it "shared". A test that kills a NodeManager holds it "exclusive": it
+ * waits until no other process holds it, and no new holder comes in meanwhile. A holder's process
+ * that is gone gives it back. Returns the release.
  */
-export async function holdMiniCluster(): Promise<() => void> {
-  const lock = join(root(), ".test-locks", "mini-cluster");
-  mkdirSync(join(root(), ".test-locks"), { recursive: true });
+export async function holdMiniCluster(mode: "shared" | "exclusive" = "shared"): Promise<() => void> {
+  const locks = join(root(), ".test-locks");
+  const exclusive = join(locks, "mini-cluster-exclusive");
+  const shared = join(locks, "mini-cluster-shared");
+  mkdirSync(shared, { recursive: true });
+  const pause = () => new Promise((r) => setTimeout(r, 1000));
+  const holderOf = (dir: string) => {
+    try {
+      return Number(readFileSync(join(dir, "pid"), "utf8"));
+    } catch {
+      return 0;
+    }
+  };
+  /** Another process holds it exclusively (a stale exclusive lock is removed). */
+  const excluded = () => {
+    if (!existsSync(exclusive)) return false;
+    const holder = holderOf(exclusive);
+    if (holder === process.pid) return false;
+    if (staleLock(exclusive, holder)) {
+      rmSync(exclusive, { recursive: true, force: true });
+      return false;
+    }
+    return true;
+  };
+  if (mode === "shared") {
+    const mine = join(shared, `${process.pid}-${++sharedHolds}`);
+    for (;;) {
+      if (excluded()) {
+        await pause();
+        continue;
+      }
+      writeFileSync(mine, String(process.pid));
+      // An exclusive holder that came in between: let it go first.
+      if (!excluded()) return () => rmSync(mine, { force: true });
+      rmSync(mine, { force: true });
+      await pause();
+    }
+  }
   for (;;) {
     try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, "pid"), String(process.pid));
-      return () => rmSync(lock, { recursive: true, force: true });
+      mkdirSync(exclusive);
+      writeFileSync(join(exclusive, "pid"), String(process.pid));
+      break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      let holder = 0;
-      try {
-        holder = Number(readFileSync(join(lock, "pid"), "utf8"));
-      } catch {
-        /* being written or removed */
-      }
-      if (staleLock(lock, holder)) rmSync(lock, { recursive: true, force: true });
-      else await new Promise((r) => setTimeout(r, 1000));
+      if (!excluded()) continue;
+      await pause();
     }
+  }
+  // Wait for the other processes' shared holds to end (this process's own may stay).
+  for (;;) {
+    const others = readdirSync(shared).filter((f) => {
+      const pid = Number(f.split("-")[0]);
+      if (pid === process.pid) return false;
+      if (!alive(pid)) {
+        rmSync(join(shared, f), { force: true });
+        return false;
+      }
+      return true;
+    });
+    if (others.length === 0) return () => rmSync(exclusive, { recursive: true, force: true });
+    await pause();
+  }
+}
+let sharedHolds = 0;
+
+/** body() while holding the mini cluster (see holdMiniCluster). */
+export async function onMiniCluster<T>(mode: "shared" | "exclusive", body: () => Promise<T>): Promise<T> {
+  const release = await holdMiniCluster(mode);
+  try {
+    return await body();
+  } finally {
+    release();
   }
 }
 

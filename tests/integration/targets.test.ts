@@ -15,7 +15,7 @@ import { s3ClientFromEnv } from "../../submitter/src/stage/s3.js";
 import { startEmrServer, type EmrServer } from "../fakes/emr-server.js";
 import { startEmrServerlessServer, type EmrServerlessServer } from "../fakes/emr-serverless-server.js";
 import { startStandaloneCluster, type StandaloneCluster } from "../servers/spark-standalone.js";
-import { cliAsync, clusterSparkConf, copyRun, currentNodeManagers, hadoopEnv, holdMiniCluster, readOutput, storageFor } from "./helpers.js";
+import { cliAsync, clusterSparkConf, copyRun, currentNodeManagers, hadoopEnv, onMiniCluster, readOutput, storageFor } from "./helpers.js";
 
 const s3Env = () => inject("s3Env");
 const bucket = () => inject("s3Bucket");
@@ -53,9 +53,7 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
     return { result, json };
   };
 
-  let releaseCluster: (() => void) | undefined;
   beforeAll(async () => {
-    releaseCluster = await holdMiniCluster();
     const g = await cliAsync(["run", "generate", "--param", "customers=800", "--param", "seed=11", "--run-id", GEN_ID, "--json"], { root: rootUri(), env: s3Env() });
     expect(g.code, g.stderr.slice(-4000)).toBe(0);
     generate = JSON.parse(g.stdout);
@@ -65,7 +63,6 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
   });
 
   afterAll(async () => {
-    releaseCluster?.();
     await emr?.stop();
     await serverless?.stop();
   });
@@ -140,7 +137,9 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
     }
   });
 
-  it("emr: a step with command-runner.jar on the cluster, through the real EMR client", async () => {
+  // The emr, emr-serverless and yarn runs are YARN applications on the mini cluster (helpers.ts):
+  // the yarn run holds it alone, since it checks where its containers ran.
+  it("emr: a step with command-runner.jar on the cluster, through the real EMR client", () => onMiniCluster("shared", async () => {
     const cluster = emr.addCluster({ name: "analytics", logUri: `s3://${bucket()}/emr-logs/` });
     emrClusterId = cluster.id;
     await runOn("emr", "seg-emr", ["--cluster-id", cluster.id], { AWS_ENDPOINT_URL_EMR: emr.endpoint, SPARKJOBS_POLL_MAX: "2" });
@@ -149,9 +148,9 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
     expect(steps[0]!.name).toBe("sparkjobs customer-segmentation seg-emr");
     expect(steps[0]!.args.slice(0, 3)).toEqual(["spark-submit", "--deploy-mode", "cluster"]);
     expect(steps[0]!.state).toBe("COMPLETED");
-  });
+  }));
 
-  it("emr-serverless: a job run on the application, through the real EMR Serverless client", async () => {
+  it("emr-serverless: a job run on the application, through the real EMR Serverless client", () => onMiniCluster("shared", async () => {
     const app = serverless.addApplication({ name: "analytics" });
     await runOn("emr-serverless", "seg-serverless", [
       "--application-id", app.id,
@@ -159,9 +158,9 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
       "--log-uri", `s3://${bucket()}/serverless-logs/`,
     ], { AWS_ENDPOINT_URL_EMR_SERVERLESS: serverless.endpoint, SPARKJOBS_POLL_MAX: "2" });
     expect(serverless.application(app.id)!.runs.map((r) => [r.clientToken, r.state])).toEqual([["seg-serverless", "SUCCESS"]]);
-  });
+  }));
 
-  it("yarn: the driver in a container of the mini cluster (cluster deploy mode), data and outputs in HDFS", async () => {
+  it("yarn: the driver in a container of the mini cluster (cluster deploy mode), data and outputs in HDFS", () => onMiniCluster("exclusive", async () => {
     const hadoop = inject("hadoop");
     const hdfsRoot = `${hadoop.defaultFS}/targets`;
     // The same generated data, copied from S3 to HDFS as a team moves a run between stores (a local
@@ -183,7 +182,7 @@ describe("the segmentation job on five targets, data in S3 and HDFS", () => {
     }
     console.log(`yarn: ${app.id} ${app.state}/${app.finalStatus} in ${app.elapsedTime} ms, containers' logs from ${nodes.join(", ")}`);
     expect(nodes.sort()).toEqual(currentNodeManagers().map((n) => n.nodeId.replace(":", "_")).sort());
-  });
+  }));
 
   it("runs after the first upload no code: only their plan is staged", async () => {
     for (const [target, run] of runs) {

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { freePort } from "../servers/minio.js";
 import { clusterPython } from "../../submitter/src/env/where.js";
 import { cliAsync, copyRun, currentNodeManagers, ensureGenerated, ensureSegmentation, GEN, hadoopEnv, holdMiniCluster, manifestOf, readOutput, repo, root, SEG, startCli, storageFor, writeProductJobs } from "./helpers.js";
@@ -58,11 +58,14 @@ describe("the yarn target on the Hadoop mini cluster", () => {
   const onYarn = (job: string, runId: string, extra: string[] = [], env: Record<string, string> = {}) =>
     cliAsync(["run", job, "--jobs-dir", jobsDir, "--run-id", runId, "--target", "yarn", "--log-wait", "90", "--json", ...extra], { root: hdfsRoot(), env: { ...hadoopEnv(), ...env } });
 
+  // Each test's YARN applications share the mini cluster with other files' (helpers.ts).
   let releaseCluster: (() => void) | undefined;
-  afterAll(() => releaseCluster?.());
+  beforeEach(async () => {
+    releaseCluster = await holdMiniCluster("shared");
+  });
+  afterEach(() => releaseCluster?.());
 
   beforeAll(async () => {
-    releaseCluster = await holdMiniCluster();
     // The products of the shared generated data set, copied to HDFS through WebHDFS.
     ensureGenerated();
     const products = (await manifestOf(root(), GEN.runId)).outputs.products;
@@ -121,44 +124,50 @@ describe("the yarn target on the Hadoop mini cluster", () => {
   });
 
   it("a submit retried after the client died follows the live application; a NodeManager killed while tasks run does not stop it; outputs equal an undisturbed run's", async () => {
-    const first: ChildProcess = startCli(["run", "slow", "--jobs-dir", jobsDir, "--run-id", "yarn-node", "--target", "yarn"], { root: hdfsRoot(), env: hadoopEnv() });
-    const firstExit = new Promise((resolve) => first.on("exit", resolve));
-    // Running, with its executors up (the application master and two executors).
-    const app = await until("the application runs with its executors", async () => {
-      const a = (await appsOf("yarn-node"))[0];
-      return a?.state === "RUNNING" && (a.runningContainers ?? 0) >= 3 ? a : undefined;
-    }, 240_000);
-    first.kill("SIGKILL"); // the orchestrator's worker died after the submit
-    await firstExit;
-    // The node without the application master is lost: its NodeManager and its containers are killed.
-    const nodes = ((await (await fetch(`${hadoop().resourceManager}/ws/v1/cluster/nodes`)).json()) as { nodes: { node: { id: string; nodeHTTPAddress: string; state: string }[] } }).nodes.node;
-    const amNode = nodes.find((n) => n.nodeHTTPAddress === app.amHostHttpAddress)!;
-    const managers = currentNodeManagers();
-    const victim = managers.findIndex((m) => m.nodeId !== amNode.id);
-    expect(victim).toBeGreaterThanOrEqual(0);
-    process.kill(managers[victim]!.pid, "SIGKILL");
+    // A NodeManager is killed: no other file's application may be on the cluster meanwhile.
+    const release = await holdMiniCluster("exclusive");
     try {
-      execFileSync("pkill", ["-9", "-f", `${hadoop().dir}/nodemanager-${victim}/`]);
-    } catch {
-      /* no container left on that node */
+      const first: ChildProcess = startCli(["run", "slow", "--jobs-dir", jobsDir, "--run-id", "yarn-node", "--target", "yarn"], { root: hdfsRoot(), env: hadoopEnv() });
+      const firstExit = new Promise((resolve) => first.on("exit", resolve));
+      // Running, with its executors up (the application master and two executors).
+      const app = await until("the application runs with its executors", async () => {
+        const a = (await appsOf("yarn-node"))[0];
+        return a?.state === "RUNNING" && (a.runningContainers ?? 0) >= 3 ? a : undefined;
+      }, 240_000);
+      first.kill("SIGKILL"); // the orchestrator's worker died after the submit
+      await firstExit;
+      // The node without the application master is lost: its NodeManager and its containers are killed.
+      const nodes = ((await (await fetch(`${hadoop().resourceManager}/ws/v1/cluster/nodes`)).json()) as { nodes: { node: { id: string; nodeHTTPAddress: string; state: string }[] } }).nodes.node;
+      const amNode = nodes.find((n) => n.nodeHTTPAddress === app.amHostHttpAddress)!;
+      const managers = currentNodeManagers();
+      const victim = managers.findIndex((m) => m.nodeId !== amNode.id);
+      expect(victim).toBeGreaterThanOrEqual(0);
+      process.kill(managers[victim]!.pid, "SIGKILL");
+      try {
+        execFileSync("pkill", ["-9", "-f", `${hadoop().dir}/nodemanager-${victim}/`]);
+      } catch {
+        /* no container left on that node */
+      }
+      const r = await onYarn("slow", "yarn-node");
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      expect(r.stderr).toContain(`run yarn-node is already running as YARN application ${app.id}`);
+      const apps = await appsOf("yarn-node");
+      expect(apps.map((a) => [a.id, a.state, a.finalStatus])).toEqual([[app.id, "FINISHED", "SUCCEEDED"]]);
+      // The same job undisturbed, by the local Spark on the same HDFS input.
+      const local = await cliAsync(["run", "slow", "--jobs-dir", jobsDir, "--run-id", "local-node", "--json"], { root: hdfsRoot(), env: hadoopEnv() });
+      expect(local.code, local.stderr.slice(-3000)).toBe(0);
+      const storage = storageFor();
+      const rows = async (runId: string) => {
+        const manifest = JSON.parse((await storage.readText(`${hdfsRoot()}/runs/${runId}/_manifest.json`))!);
+        return (await readOutput(manifest.outputs.catalogue, storage)).map((row) => JSON.stringify(row)).sort();
+      };
+      const [disturbed, undisturbed] = [await rows("yarn-node"), await rows("local-node")];
+      console.log(`yarn: ${app.id} survived the loss of node ${managers[victim]!.nodeId}; ${disturbed.length} rows, as the undisturbed run`);
+      expect(undisturbed.length).toBeGreaterThan(0);
+      expect(disturbed).toEqual(undisturbed);
+    } finally {
+      release();
     }
-    const r = await onYarn("slow", "yarn-node");
-    expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(r.stderr).toContain(`run yarn-node is already running as YARN application ${app.id}`);
-    const apps = await appsOf("yarn-node");
-    expect(apps.map((a) => [a.id, a.state, a.finalStatus])).toEqual([[app.id, "FINISHED", "SUCCEEDED"]]);
-    // The same job undisturbed, by the local Spark on the same HDFS input.
-    const local = await cliAsync(["run", "slow", "--jobs-dir", jobsDir, "--run-id", "local-node", "--json"], { root: hdfsRoot(), env: hadoopEnv() });
-    expect(local.code, local.stderr.slice(-3000)).toBe(0);
-    const storage = storageFor();
-    const rows = async (runId: string) => {
-      const manifest = JSON.parse((await storage.readText(`${hdfsRoot()}/runs/${runId}/_manifest.json`))!);
-      return (await readOutput(manifest.outputs.catalogue, storage)).map((row) => JSON.stringify(row)).sort();
-    };
-    const [disturbed, undisturbed] = [await rows("yarn-node"), await rows("local-node")];
-    console.log(`yarn: ${app.id} survived the loss of node ${managers[victim]!.nodeId}; ${disturbed.length} rows, as the undisturbed run`);
-    expect(undisturbed.length).toBeGreaterThan(0);
-    expect(disturbed).toEqual(undisturbed);
   });
 
   it("XGBoost on Spark, a package the nodes' Python lacks: the run's packed environment reaches the driver and executors; the AUC recounted from the outputs", async () => {

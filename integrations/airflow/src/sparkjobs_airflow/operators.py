@@ -150,8 +150,12 @@ class _SparkjobsOperator(BaseOperator):
             reason += f" (failed gates: {', '.join(map(str, failed_gates))})"
         reason = f"sparkjobs {self.subcommand} {self._name()} (run {run_id}): {reason}"
         if result_outcome.retryable:
-            raise AirflowException(f"{reason}; a retry follows or completes the same run")
-        raise AirflowFailException(f"{reason}; not retried: the same try would fail the same way")
+            reason += "; a retry follows or completes the same run"
+            self.log.error("%s", reason)
+            raise AirflowException(reason)
+        reason += "; not retried: the same try would fail the same way"
+        self.log.error("%s", reason)
+        raise AirflowFailException(reason)
 
     def on_kill(self) -> None:
         if self._process is None:
