@@ -87,8 +87,9 @@ function staleLock(lock: string, holder: number): boolean {
  * The Hadoop mini cluster is shared by the files whose runs are YARN applications (targets, emr,
  * yarn, airflow, step-functions): their applications may run side by side (YARN queues what does
  * not fit), so they hold it "shared". A test that kills a NodeManager holds it "exclusive": it
- * waits until no other process holds it, and no new holder comes in meanwhile. A holder's process
- * that is gone gives it back. Returns the release.
+ * waits until no other process holds it, and no new holder comes in meanwhile. A process must not
+ * hold it shared while it waits for it exclusively (two such processes would wait on each other).
+ * A holder's process that is gone gives it back. Returns the release.
  */
 export async function holdMiniCluster(mode: "shared" | "exclusive" = "shared"): Promise<() => void> {
   const locks = join(root(), ".test-locks");
@@ -114,6 +115,9 @@ export async function holdMiniCluster(mode: "shared" | "exclusive" = "shared"): 
     }
     return true;
   };
+  if (mode === "exclusive" && readdirSync(shared).some((f) => Number(f.split("-")[0]) === process.pid)) {
+    throw new Error("this process holds the mini cluster shared: give that back before holding it alone");
+  }
   if (mode === "shared") {
     const mine = join(shared, `${process.pid}-${++sharedHolds}`);
     for (;;) {
@@ -139,11 +143,10 @@ export async function holdMiniCluster(mode: "shared" | "exclusive" = "shared"): 
       await pause();
     }
   }
-  // Wait for the other processes' shared holds to end (this process's own may stay).
+  // Wait for the other processes' shared holds to end.
   for (;;) {
     const others = readdirSync(shared).filter((f) => {
       const pid = Number(f.split("-")[0]);
-      if (pid === process.pid) return false;
       if (!alive(pid)) {
         rmSync(join(shared, f), { force: true });
         return false;

@@ -124,7 +124,11 @@ describe("the yarn target on the Hadoop mini cluster", () => {
   });
 
   it("a submit retried after the client died follows the live application; a NodeManager killed while tasks run does not stop it; outputs equal an undisturbed run's", async () => {
-    // A NodeManager is killed: no other file's application may be on the cluster meanwhile.
+    // A NodeManager is killed: no other file's application may be on the cluster meanwhile. This
+    // test's shared hold is given back first: a process waiting for the cluster alone while it
+    // holds it shared would wait forever on another such process.
+    releaseCluster?.();
+    releaseCluster = undefined;
     const release = await holdMiniCluster("exclusive");
     try {
       const first: ChildProcess = startCli(["run", "slow", "--jobs-dir", jobsDir, "--run-id", "yarn-node", "--target", "yarn"], { root: hdfsRoot(), env: hadoopEnv() });
