@@ -173,6 +173,7 @@ export async function runPipeline(
         problems: e.problems,
         fix: `${e.fix ? `${e.fix}; then ` : ""}${resume}`,
         details: { pipeline: pipeline.definition.name, runId, stoppedAt: step.name, steps: results },
+        retryable: e.retryable,
       });
     }
     const failed = result.checks.filter((c) => !c.passed);

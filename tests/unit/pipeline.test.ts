@@ -98,4 +98,13 @@ describe("runPipeline", () => {
     expect(json.details.steps.map((s) => [s.name, s.status])).toEqual([["gen", "succeeded"], ["seg", "gate_failed"]]);
     expect(json.details.steps[1]!.checks).toEqual([{ name: "silhouette", passed: false, outcome: "error", detail: "too low" }]);
   });
+
+  test("a step stopped by a retryable error (its run's lock held by another submit) stops the pipeline retryable too", async () => {
+    const pipeline = checkPipeline("jobs/pipelines/small.yaml", PIPELINE, load);
+    const e = await runPipeline(pipeline, { runId: "p2", params: {}, log: () => {} }, async (step) => {
+      if (step.name === "seg") throw new SparkjobsError("conflict", `run ${step.runId} is already being submitted`, { retryable: true });
+      return { runId: step.runId, job: step.job, target: "local", reused: true, planSha256: "a", outputs: {}, metrics: {}, uploaded: [], durationMs: 1, checks: [] } as never;
+    }).then(() => undefined, (x: unknown) => x as SparkjobsError);
+    expect(e!.toJSON()).toMatchObject({ kind: "conflict", exitCode: 11, retryable: true });
+  });
 });
